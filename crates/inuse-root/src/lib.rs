@@ -1,0 +1,355 @@
+//! Read-only access to a root filesystem, with every path resolved *inside* it.
+//!
+//! inuse analyses the host (`/`) and also directories that hold somebody else's root: an
+//! unpacked container image, a chroot, a process's `/proc/PID/root`. Inside such a tree an
+//! absolute symlink (`/lib -> /usr/lib`) or a `..` must resolve against the tree's root, never
+//! against the host's, and nothing outside the tree may ever be read: a hostile image could
+//! otherwise make us read (and report on) the host's files.
+//!
+//! Every open goes through `openat2(2)` with `RESOLVE_IN_ROOT` relative to a descriptor of the
+//! root, so the kernel itself clamps `..` and absolute symlinks to the root, atomically. Files are
+//! opened with `O_NONBLOCK` and rejected unless they are regular files, so a FIFO or a device
+//! named `libc.so.6` cannot hang or disturb the scan. [`Root::canonicalize`] walks the path in
+//! userspace with the same rules, one `O_PATH` open per component, to report where a path
+//! really leads (the `realpath` a user sees).
+//!
+//! Paths given to a [`Root`] are interpreted inside it: `/usr/lib/libz.so.1` is
+//! `<root>/usr/lib/libz.so.1`; relative paths are taken relative to the root's `/`.
+//!
+//! Kernels older than 5.6 lack `openat2`; there the crate falls back to walking the path in
+//! userspace and opening the result with `O_NOFOLLOW`, which is equivalent except for a race
+//! with somebody changing the tree while we read it.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+
+/// How many symlinks one resolution may follow, as Linux's `MAXSYMLINKS`.
+pub const MAX_SYMLINKS: usize = 40;
+
+/// Set once we learn that this kernel has no `openat2`.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// A root filesystem opened for reading.
+#[derive(Debug)]
+pub struct Root {
+    dir: PathBuf,
+    fd: OwnedFd,
+}
+
+/// The facts of a file that inuse needs from `stat(2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Device of the filesystem holding the file.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Type and permission bits (`st_mode`).
+    pub mode: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Owner.
+    pub uid: u32,
+}
+
+impl Stat {
+    fn from_raw(st: &rustix::fs::Stat) -> Self {
+        Stat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mode: st.st_mode,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            uid: st.st_uid,
+        }
+    }
+
+    /// The file's type.
+    pub fn file_type(&self) -> FileKind {
+        match FileType::from_raw_mode(self.mode) {
+            FileType::RegularFile => FileKind::File,
+            FileType::Directory => FileKind::Dir,
+            FileType::Symlink => FileKind::Symlink,
+            _ => FileKind::Other,
+        }
+    }
+
+    /// Whether the set-user-ID or set-group-ID bit is set.
+    pub fn is_setid(&self) -> bool {
+        self.mode & 0o6000 != 0
+    }
+}
+
+/// The kinds of directory entries inuse distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else: devices, FIFOs, sockets.
+    Other,
+}
+
+impl Root {
+    /// Opens the host's own root, `/`.
+    pub fn host() -> io::Result<Root> {
+        Root::open(Path::new("/"))
+    }
+
+    /// Opens `dir` as a root filesystem.
+    pub fn open(dir: &Path) -> io::Result<Root> {
+        let fd = rustix::fs::open(
+            dir,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let dir = std::fs::canonicalize(dir)?;
+        Ok(Root { dir, fd })
+    }
+
+    /// The root's directory on the host.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this is the host's own root.
+    pub fn is_host(&self) -> bool {
+        self.dir == Path::new("/")
+    }
+
+    /// Where an in-root path lies on the host, for messages and for tools that need a host path.
+    /// The result is only meaningful for a path that [`Root::canonicalize`] returned.
+    pub fn host_path(&self, inner: &Path) -> PathBuf {
+        let rel = inner.strip_prefix("/").unwrap_or(inner);
+        if rel.as_os_str().is_empty() {
+            self.dir.clone()
+        } else {
+            self.dir.join(rel)
+        }
+    }
+
+    fn open_raw(&self, path: &Path, flags: OFlags, follow: bool) -> io::Result<OwnedFd> {
+        let mut flags = flags | OFlags::CLOEXEC | OFlags::NOCTTY;
+        if !follow {
+            flags |= OFlags::NOFOLLOW;
+        }
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            let rel = relative(path);
+            match rustix::fs::openat2(
+                &self.fd,
+                rel,
+                flags,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Err(rustix::io::Errno::NOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                // openat2 may fail spuriously with EAGAIN when the tree changes under it.
+                Err(rustix::io::Errno::AGAIN) => {}
+                other => return other.map_err(Into::into),
+            }
+        }
+        // Fallback: resolve in userspace, then open the result relative to the root without
+        // following a final symlink.
+        let resolved = if follow {
+            self.canonicalize(path)?
+        } else {
+            match path.parent() {
+                Some(parent) => self
+                    .canonicalize(parent)?
+                    .join(path.file_name().unwrap_or_default()),
+                None => PathBuf::from("/"),
+            }
+        };
+        Ok(rustix::fs::openat(
+            &self.fd,
+            relative(&resolved),
+            flags | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?)
+    }
+
+    /// Opens a regular file for reading. Symlinks are followed inside the root; anything
+    /// but a regular file (directories, FIFOs, devices) is refused without blocking.
+    pub fn open_file(&self, path: &Path) -> io::Result<(File, Stat)> {
+        let fd = self.open_raw(path, OFlags::RDONLY | OFlags::NONBLOCK, true)?;
+        let st = Stat::from_raw(&rustix::fs::fstat(&fd)?);
+        match st.file_type() {
+            FileKind::File => Ok((File::from(fd), st)),
+            FileKind::Dir => Err(io::Error::from(io::ErrorKind::IsADirectory)),
+            _ => Err(io::Error::other("not a regular file")),
+        }
+    }
+
+    /// Reads a whole regular file, refusing files larger than `max` bytes.
+    pub fn read(&self, path: &Path, max: u64) -> io::Result<Vec<u8>> {
+        let (file, st) = self.open_file(path)?;
+        if st.size > max {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("larger than the limit of {max} bytes"),
+            ));
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(st.size).unwrap_or(0));
+        // The file may grow while we read it: never read past the limit.
+        file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+        if buf.len() as u64 > max {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("larger than the limit of {max} bytes"),
+            ));
+        }
+        Ok(buf)
+    }
+
+    /// `stat(2)` inside the root, following symlinks.
+    pub fn stat(&self, path: &Path) -> io::Result<Stat> {
+        let fd = self.open_raw(path, OFlags::PATH, true)?;
+        Ok(Stat::from_raw(&rustix::fs::fstat(&fd)?))
+    }
+
+    /// `lstat(2)` inside the root: a final symlink is described, not followed.
+    pub fn lstat(&self, path: &Path) -> io::Result<Stat> {
+        let fd = self.open_raw(path, OFlags::PATH, false)?;
+        Ok(Stat::from_raw(&rustix::fs::fstat(&fd)?))
+    }
+
+    /// Reads the target of a symlink inside the root.
+    pub fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        let fd = self.open_raw(path, OFlags::PATH, false)?;
+        let target = rustix::fs::readlinkat(&fd, "", Vec::new())?;
+        Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
+    }
+
+    /// Lists a directory inside the root: entry names with their types (without following
+    /// symlinks), sorted by name so that results never depend on the filesystem's order.
+    pub fn read_dir(&self, path: &Path) -> io::Result<Vec<(OsString, FileKind)>> {
+        let fd = self.open_raw(path, OFlags::RDONLY | OFlags::DIRECTORY, true)?;
+        let mut dir = rustix::fs::Dir::read_from(&fd)?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                FileType::RegularFile => FileKind::File,
+                FileType::Directory => FileKind::Dir,
+                FileType::Symlink => FileKind::Symlink,
+                FileType::Unknown => {
+                    // Some filesystems do not fill d_type: ask.
+                    match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) => Stat::from_raw(&st).file_type(),
+                        Err(_) => FileKind::Other,
+                    }
+                }
+                _ => FileKind::Other,
+            };
+            out.push((OsStr::from_bytes(name).to_owned(), kind));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Resolves `path` to the absolute in-root path it leads to, following every symlink
+    /// inside the root, like `realpath(1)` run by a process chrooted there. Every component
+    /// must exist: a missing one is `NotFound`, more than [`MAX_SYMLINKS`] links `ELOOP`.
+    pub fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        let mut out = PathBuf::from("/");
+        // Components still to walk, in reverse order so that a symlink's target can be
+        // pushed in front of the remainder.
+        let mut todo: Vec<OsString> = Vec::new();
+        push_components(&mut todo, path);
+        let mut links = 0usize;
+        while let Some(name) = todo.pop() {
+            match name.as_bytes() {
+                b"" | b"." => continue,
+                b".." => {
+                    out.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = out.join(&name);
+            // `out` has no symlinks left, so opening it without following is exact.
+            let fd = rustix::fs::openat(
+                &self.fd,
+                relative(&candidate),
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let st = rustix::fs::fstat(&fd)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(io::Error::from_raw_os_error(
+                        rustix::io::Errno::LOOP.raw_os_error(),
+                    ));
+                }
+                let target = rustix::fs::readlinkat(fd.as_fd(), "", Vec::new())?;
+                let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
+                if target.is_absolute() {
+                    out = PathBuf::from("/");
+                }
+                push_components(&mut todo, &target);
+            } else {
+                if !todo.is_empty() && FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+                    return Err(io::Error::from_raw_os_error(
+                        rustix::io::Errno::NOTDIR.raw_os_error(),
+                    ));
+                }
+                out = candidate;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Pushes the components of `path` onto `todo` so that popping yields them in order.
+fn push_components(todo: &mut Vec<OsString>, path: &Path) {
+    let start = todo.len();
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => {}
+            Component::CurDir => {}
+            Component::ParentDir => todo.push(OsString::from("..")),
+            Component::Normal(n) => todo.push(n.to_owned()),
+        }
+    }
+    todo[start..].reverse();
+}
+
+/// `path` relative to the root descriptor: no leading `/`, and `.` for the root itself.
+fn relative(path: &Path) -> &Path {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    }
+}
+
+/// Lexically normalises an absolute in-root path: removes `.` and empty components and
+/// applies `..` without looking at the filesystem (clamped at `/`). This is what the dynamic
+/// loader does to the names it builds before opening them, not what the kernel does.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}

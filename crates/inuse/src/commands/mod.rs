@@ -1,0 +1,3 @@
+//! One module per subcommand: its arguments and the glue from them to the library crates.
+
+pub mod deps;
