@@ -1,0 +1,36 @@
+//! Fuzzes every `inuse-elf` parser on arbitrary bytes: the dependency summary (`ElfInfo`),
+//! then, on the parsed file, dynamic symbols with versions, `.symtab` functions, init windows,
+//! notes and address translation. Errors are fine; panics, hangs and unbounded allocations are
+//! not.
+
+#![no_main]
+
+use inuse_elf::{ElfFile, ElfInfo, Limits};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits::default();
+    let _ = ElfInfo::parse(data, &limits);
+    let Ok(elf) = ElfFile::parse(data, &limits) else {
+        return;
+    };
+    if let Ok(symbols) = elf.dynamic_symbols() {
+        for symbol in symbols.iter().take(64) {
+            let _ = elf.file_offset(symbol.value);
+        }
+    }
+    if let Ok(Some(functions)) = elf.symtab_functions() {
+        for function in functions.iter().take(64) {
+            let _ = elf.file_offset(function.value);
+        }
+    }
+    if let Ok(init) = elf.init_info() {
+        for address in init.addresses().take(64) {
+            let _ = elf.file_offset(address);
+        }
+    }
+    if let Ok(notes) = elf.notes() {
+        let _ = notes.build_id_hex();
+        let _ = notes.package_json();
+    }
+});

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Seeds fuzz/corpus/<target> from real files. Corpora are generated, never committed: the seeds
+# come from the shared reference data (INUSE_TESTDATA, default <workspace>/../shared/data) and
+# from this host, and libFuzzer adds what it finds.
+#
+#   fuzz/seed-corpus.sh        seed every target this script knows
+#
+# Seeds are kept small: libFuzzer's -max_len defaults to the largest seed, and every execution
+# reads the whole input. Files over MAX_SEED bytes (default 256 KiB) are left out.
+set -euo pipefail
+
+fuzz_dir=$(cd "$(dirname "$0")" && pwd)
+data=${INUSE_TESTDATA:-$fuzz_dir/../../shared/data}
+max_seed=${MAX_SEED:-262144}
+
+# Copies $1 into corpus directory $2 under a name derived from its path (relative to the data
+# directory), unpacking .gz files; skips files over max_seed bytes. Files are written fresh, so
+# read-only sources do not make a second run fail.
+add() {
+    local src=$1 dir=$2 name target
+    name=${src#"$data/"}
+    name=$(printf '%s' "${name#/}" | tr '/' '_')
+    target=$dir/${name%.gz}
+    rm -f -- "$target"
+    case $src in
+        *.gz) gzip -dc -- "$src" >"$target" ;;
+        *) cat -- "$src" >"$target" ;;
+    esac
+    if (($(stat -c %s -- "$target") > max_seed)); then
+        echo "seed-corpus: skipping $src (over $max_seed bytes)" >&2
+        rm -f -- "$target"
+        return 1
+    fi
+}
+
+elf=$fuzz_dir/corpus/elf_parse
+mkdir -p "$elf"
+if [[ -d $data/elf ]]; then
+    while IFS= read -r -d '' f; do
+        # ELF files only: the data also holds ld.so.conf trees.
+        if [[ $f == *.gz ]] || [[ $(head -c4 -- "$f" | od -An -c | tr -d ' ') == 177ELF ]]; then
+            add "$f" "$elf" || true
+        fi
+    done < <(find "$data/elf" -type f -print0)
+else
+    echo "seed-corpus: no reference data at $data/elf (set INUSE_TESTDATA); host files only" >&2
+fi
+# A few small host libraries and executables: real dynamic sections, versions, notes.
+count=0
+for f in /lib/x86_64-linux-gnu/libdl.so.2 /lib/x86_64-linux-gnu/libutil.so.1 \
+    /lib/x86_64-linux-gnu/libpthread.so.0 /lib/x86_64-linux-gnu/librt.so.1 \
+    /usr/bin/true /usr/bin/env /usr/lib64/libdl.so.2 /usr/lib/libdl.so.2; do
+    if [[ -f $f ]] && add "$f" "$elf"; then
+        count=$((count + 1))
+    fi
+done
+echo "seed-corpus: elf_parse has $(find "$elf" -type f | wc -l) seeds ($count from this host)" >&2
