@@ -289,7 +289,7 @@ pub fn abi_flags(class: Class, machine: u16, e_flags: u32) -> Vec<u32> {
             if e_flags & 0x400 != 0 {
                 vec![LIBC6 | 0x0900]
             } else {
-                vec![LIBC6 | 0x0000, 1]
+                vec![LIBC6, 1]
             }
         }
         (Class::Elf32, _) => vec![LIBC6, 1],

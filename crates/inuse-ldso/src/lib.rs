@@ -280,6 +280,14 @@ pub struct Resolver<'r> {
     cache_error: OnceLock<Option<String>>,
 }
 
+impl Resolver<'_> {
+    /// Whether some search fell back to the directories of `ld.so.conf` because the root has
+    /// no `ld.so.cache` (the answer then is what the loader does once `ldconfig` has run).
+    pub fn used_ld_so_conf(&self) -> bool {
+        self.conf_dirs.get().is_some()
+    }
+}
+
 impl<'r> Resolver<'r> {
     /// A resolver for `root`. `cwd` is the emulated current directory (inside the root), used
     /// for relative names and empty search-path elements.

@@ -82,10 +82,10 @@ enum Verdict {
 }
 
 /// Outcome of a search.
-enum Found {
+enum Search {
     Node(usize),
     File(PathBuf, Arc<Facts>, FoundVia),
-    NotFound,
+    Nothing,
     Error(String),
 }
 
@@ -314,8 +314,8 @@ impl Load<'_, '_> {
             Libc::Musl => self.find_musl(name, from),
         };
         let idx = match found {
-            Found::Node(i) => i,
-            Found::File(path, facts, how) => {
+            Search::Node(i) => i,
+            Search::File(path, facts, how) => {
                 // Same file under another name: reuse it.
                 if let Some(i) = self
                     .nodes
@@ -343,9 +343,9 @@ impl Load<'_, '_> {
                     self.nodes.len() - 1
                 }
             }
-            Found::NotFound | Found::Error(_) => {
+            Search::Nothing | Search::Error(_) => {
                 let error = match found {
-                    Found::Error(e) => Some(e),
+                    Search::Error(e) => Some(e),
                     _ => None,
                 };
                 let k = match self
@@ -399,28 +399,28 @@ impl Load<'_, '_> {
         Some(i)
     }
 
-    fn find_glibc(&mut self, name: &[u8], from: usize) -> Found {
+    fn find_glibc(&mut self, name: &[u8], from: usize) -> Search {
         if let Some(i) = self.match_loaded_glibc(name) {
-            return Found::Node(i);
+            return Search::Node(i);
         }
         if name.contains(&b'/') {
             let path = if name.contains(&b'$') {
                 match self.expand(name, from) {
                     Some(p) => p,
-                    None => return Found::NotFound,
+                    None => return Search::Nothing,
                 }
             } else {
                 name.to_vec()
             };
             let path = self.absolute(&path);
             return match self.verify_glibc(&path, from) {
-                Verdict::Load(f) => Found::File(bytes_path(&path), f, FoundVia::Direct),
-                Verdict::Skip => Found::Error(format!(
+                Verdict::Load(f) => Search::File(bytes_path(&path), f, FoundVia::Direct),
+                Verdict::Skip => Search::Error(format!(
                     "{}: wrong ELF class or machine",
                     String::from_utf8_lossy(&path)
                 )),
-                Verdict::Fatal(e) if e.is_empty() => Found::NotFound,
-                Verdict::Fatal(e) => Found::Error(e),
+                Verdict::Fatal(e) if e.is_empty() => Search::Nothing,
+                Verdict::Fatal(e) => Search::Error(e),
             };
         }
 
@@ -433,7 +433,7 @@ impl Load<'_, '_> {
                 if let Some(rpath) = self.nodes[i].dynamic().and_then(|d| d.rpath.clone()) {
                     let dirs = self.path_list(&rpath, i);
                     match self.search_dirs(name, &dirs, from, FoundVia::Rpath) {
-                        Found::NotFound => {}
+                        Search::Nothing => {}
                         f => return f,
                     }
                 }
@@ -447,16 +447,16 @@ impl Load<'_, '_> {
             .clone()
             .filter(|_| !self.secure)
         {
-            let dirs = self.path_list_with(&llp, 0, &[b':', b';']);
+            let dirs = self.path_list_with(&llp, 0, b":;");
             match self.search_dirs(name, &dirs, from, FoundVia::LdLibraryPath) {
-                Found::NotFound => {}
+                Search::Nothing => {}
                 f => return f,
             }
         }
         if let Some(runpath) = self.nodes[from].dynamic().and_then(|d| d.runpath.clone()) {
             let dirs = self.path_list(&runpath, from);
             match self.search_dirs(name, &dirs, from, FoundVia::Runpath) {
-                Found::NotFound => {}
+                Search::Nothing => {}
                 f => return f,
             }
         }
@@ -477,11 +477,11 @@ impl Load<'_, '_> {
                     if !(nodeflib && in_system_dir) {
                         match self.verify_glibc(&path, from) {
                             Verdict::Load(f) => {
-                                return Found::File(bytes_path(&path), f, FoundVia::LdSoCache);
+                                return Search::File(bytes_path(&path), f, FoundVia::LdSoCache);
                             }
                             Verdict::Skip => {}
                             Verdict::Fatal(e) if e.is_empty() => {}
-                            Verdict::Fatal(e) => return Found::Error(e),
+                            Verdict::Fatal(e) => return Search::Error(e),
                         }
                     }
                 }
@@ -490,7 +490,7 @@ impl Load<'_, '_> {
                 // No cache in this root: use the directories ldconfig would have indexed.
                 let dirs = self.r.conf_dirs().to_vec();
                 match self.search_dirs(name, &dirs, from, FoundVia::LdSoConf) {
-                    Found::NotFound => {}
+                    Search::Nothing => {}
                     f => return f,
                 }
             }
@@ -499,11 +499,11 @@ impl Load<'_, '_> {
             let dirs = self.defaults.dirs.clone();
             return self.search_dirs(name, &dirs, from, FoundVia::Default);
         }
-        Found::NotFound
+        Search::Nothing
     }
 
     /// Tries `dir/name` (and its glibc-hwcaps subdirectories) for each directory.
-    fn search_dirs(&mut self, name: &[u8], dirs: &[Vec<u8>], from: usize, via: FoundVia) -> Found {
+    fn search_dirs(&mut self, name: &[u8], dirs: &[Vec<u8>], from: usize, via: FoundVia) -> Search {
         for dir in dirs {
             let mut subdirs: Vec<Vec<u8>> = self
                 .hwcaps
@@ -527,14 +527,14 @@ impl Load<'_, '_> {
                     Libc::Musl => self.verify_musl(&cand),
                 };
                 match verdict {
-                    Verdict::Load(f) => return Found::File(bytes_path(&cand), f, via),
+                    Verdict::Load(f) => return Search::File(bytes_path(&cand), f, via),
                     Verdict::Skip => {}
                     Verdict::Fatal(e) if e.is_empty() => {}
-                    Verdict::Fatal(e) => return Found::Error(e),
+                    Verdict::Fatal(e) => return Search::Error(e),
                 }
             }
         }
-        Found::NotFound
+        Search::Nothing
     }
 
     /// glibc's `open_verify` and the checks of `_dl_map_object_from_fd`. An empty `Fatal`
@@ -622,7 +622,7 @@ impl Load<'_, '_> {
         }
     }
 
-    fn find_musl(&mut self, name: &[u8], from: usize) -> Found {
+    fn find_musl(&mut self, name: &[u8], from: usize) -> Search {
         const RESERVED: [&[u8]; 7] = [
             b"c.",
             b"pthread.",
@@ -635,18 +635,18 @@ impl Load<'_, '_> {
         if let Some(rest) = name.strip_prefix(b"lib") {
             if RESERVED.iter().any(|r| rest.starts_with(r)) {
                 return match self.interp {
-                    Some(i) => Found::Node(i),
-                    None => Found::NotFound,
+                    Some(i) => Search::Node(i),
+                    None => Search::Nothing,
                 };
             }
         }
         if name.contains(&b'/') {
             let path = self.absolute(name);
             return match self.verify_musl(&path) {
-                Verdict::Load(f) => Found::File(bytes_path(&path), f, FoundVia::Direct),
-                Verdict::Skip => Found::NotFound,
-                Verdict::Fatal(e) if e.is_empty() => Found::NotFound,
-                Verdict::Fatal(e) => Found::Error(e),
+                Verdict::Load(f) => Search::File(bytes_path(&path), f, FoundVia::Direct),
+                Verdict::Skip => Search::Nothing,
+                Verdict::Fatal(e) if e.is_empty() => Search::Nothing,
+                Verdict::Fatal(e) => Search::Error(e),
             };
         }
         if let Some(i) = self
@@ -654,7 +654,7 @@ impl Load<'_, '_> {
             .iter()
             .position(|n| n.listed && n.names.iter().any(|x| x == name))
         {
-            return Found::Node(i);
+            return Search::Node(i);
         }
         if let Some(llp) = self
             .r
@@ -665,7 +665,7 @@ impl Load<'_, '_> {
         {
             let dirs = split_musl(&llp);
             match self.search_dirs(name, &dirs, from, FoundVia::LdLibraryPath) {
-                Found::NotFound => {}
+                Search::Nothing => {}
                 f => return f,
             }
         }
@@ -683,7 +683,7 @@ impl Load<'_, '_> {
                 };
                 let dirs = self.musl_rpath(&rp, i);
                 match self.search_dirs(name, &dirs, from, via) {
-                    Found::NotFound => {}
+                    Search::Nothing => {}
                     f => return f,
                 }
             }
@@ -706,7 +706,7 @@ impl Load<'_, '_> {
 
     /// Splits a glibc search path (`DT_RPATH`, `DT_RUNPATH`) and expands its tokens.
     fn path_list(&self, list: &[u8], node: usize) -> Vec<Vec<u8>> {
-        self.path_list_with(list, node, &[b':'])
+        self.path_list_with(list, node, b":")
     }
 
     fn path_list_with(&self, list: &[u8], node: usize, seps: &[u8]) -> Vec<Vec<u8>> {

@@ -143,6 +143,13 @@ pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
             }),
         })
         .collect();
+    if resolver.used_ld_so_conf() {
+        eprintln!(
+            "inuse: warning: {}: no /etc/ld.so.cache; libraries were looked up in the \
+             directories of /etc/ld.so.conf, as the loader will find them once ldconfig has run",
+            args.root.display()
+        );
+    }
     if let Some(e) = resolver.cache_error() {
         eprintln!(
             "inuse: warning: {}/etc/ld.so.cache: {e}; ignored as the loader would",
@@ -267,7 +274,7 @@ fn to_json(o: &Outcome, why: Option<&str>) -> Value {
     let r = match &o.result {
         Err(e) => {
             return json!({
-                "path": display(&o.path), "type": "error", "interpreter": null, "libc": null,
+                "path": display(&o.path), "type": "error", "interpreter": null, "libc": "none",
                 "libraries": [], "missing": [], "why": [], "count": null, "error": e,
             });
         }

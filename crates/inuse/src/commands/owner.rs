@@ -1,0 +1,103 @@
+//! `inuse owner`: which package owns each given file, like `dpkg -S` / `rpm -qf` but for any
+//! root and any spelling of the path (merged /usr, directory symlinks, the real path).
+//!
+//! The databases are read once and all paths are looked up in the same index, so many lookups
+//! cost one inventory plus a few syscalls each.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use inuse_pkgdb::Inventory;
+use inuse_root::Root;
+use serde_json::{Value, json};
+
+use crate::exit::Code;
+
+/// Arguments of `inuse owner`.
+#[derive(Args, Debug)]
+pub struct OwnerArgs {
+    /// Files to look up (paths inside the root).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Analyse this directory as the root filesystem; nothing outside it is read.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Output formats of `inuse owner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// `PACKAGE: PATH` lines, as `dpkg -S` prints them; `-: PATH` when unowned.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Runs `inuse owner`. Exit code: [`Code::Ok`] when every path has an owner,
+/// [`Code::Findings`] when some have none.
+pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
+    let root = Root::open(&args.root)
+        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let (inv, index) = Inventory::load_with_owners(&root);
+    for p in &inv.problems {
+        eprintln!("inuse: warning: {p}");
+    }
+    let mut out = io::stdout().lock();
+    let mut unowned = 0usize;
+    let mut rows: Vec<Value> = Vec::with_capacity(args.paths.len());
+    for path in &args.paths {
+        let inner = if path.is_absolute() {
+            path.clone()
+        } else if root.is_host() {
+            std::env::current_dir()
+                .context("cannot read the current directory")?
+                .join(path)
+        } else {
+            PathBuf::from("/").join(path)
+        };
+        let owners = index.owners(&root, &inner);
+        if owners.is_empty() {
+            unowned += 1;
+        }
+        let packages: Vec<&inuse_pkgdb::Package> =
+            owners.iter().filter_map(|&id| inv.get(id)).collect();
+        match args.format {
+            Format::Text => {
+                let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+                let names = if names.is_empty() {
+                    String::from("-")
+                } else {
+                    names.join(", ")
+                };
+                writeln!(out, "{names}: {}", path.display())?;
+            }
+            Format::Json => {
+                let package = packages.first().map(|p| {
+                    json!({ "name": p.name, "version": p.version, "arch": p.arch,
+                            "manager": p.manager, "purl": p.purl })
+                });
+                let all: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+                rows.push(json!({ "path": path, "package": package, "all_owners": all }));
+            }
+        }
+    }
+    if args.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &json!({ "owners": rows }))?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if !inv.problems.is_empty() {
+        Code::Partial
+    } else if unowned > 0 {
+        Code::Findings
+    } else {
+        Code::Ok
+    })
+}
