@@ -137,7 +137,11 @@ impl Root {
     }
 
     fn open_raw(&self, path: &Path, flags: OFlags, follow: bool) -> io::Result<OwnedFd> {
-        let mut flags = flags | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let mut flags = flags | OFlags::CLOEXEC;
+        if !flags.contains(OFlags::PATH) {
+            // openat2 rejects flags that mean nothing with O_PATH (EINVAL).
+            flags |= OFlags::NOCTTY;
+        }
         if !follow {
             flags |= OFlags::NOFOLLOW;
         }
