@@ -33,6 +33,10 @@ pub use init::InitInfo;
 pub use notes::{AbiTag, Notes};
 pub use symbols::{Binding, Symbol, SymbolKind, Version};
 
+/// How much of a file [`ElfInfo::read_file`] reads at once before falling back to reading
+/// ranges on demand.
+pub const PREFIX: usize = 64 * 1024;
+
 /// Upper bounds for what one file may make us read or allocate.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -155,10 +159,31 @@ impl ElfInfo {
         }
     }
 
-    /// Parses an open file, reading only the ranges needed.
+    /// Parses an open file, reading only what is needed.
+    ///
+    /// Headers, program headers, the dynamic section and its strings sit in the first pages
+    /// of almost every file, so the first [`PREFIX`] bytes are read with one `pread` and
+    /// parsed as a slice. Only if that fails on a larger file (a string table further in) is
+    /// the file parsed again through a [`object::ReadCache`] reading the ranges it needs. A
+    /// parse that succeeds on the prefix read nothing outside it, so both give the same facts.
     pub fn read_file(file: &File, limits: &Limits) -> Result<ElfInfo, ElfError> {
-        let cache = object::ReadCache::new(file);
-        ElfInfo::parse(&cache, limits)
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; PREFIX];
+        let mut len = 0;
+        while len < buf.len() {
+            match file.read_at(&mut buf[len..], len as u64) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let whole = len < buf.len();
+        match ElfInfo::parse(&buf[..len], limits) {
+            Ok(info) => Ok(info),
+            Err(e) if whole => Err(e),
+            Err(_) => ElfInfo::parse(&object::ReadCache::new(file), limits),
+        }
     }
 
     /// How the file is linked: dynamically, statically, as static PIE.

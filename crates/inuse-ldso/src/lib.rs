@@ -22,7 +22,9 @@ mod resolve;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 pub use cache::{CacheError, LdCache, abi_flags};
 pub use inuse_elf::Linkage;
@@ -278,6 +280,10 @@ pub struct Resolver<'r> {
     ld_cache: OnceLock<Option<LdCache>>,
     conf_dirs: OnceLock<Vec<Vec<u8>>>,
     cache_error: OnceLock<Option<String>>,
+    /// Loader facts per interpreter path (and target), computed once per run.
+    glibc_defaults: Mutex<HashMap<(Vec<u8>, Target), loader::GlibcDefaults>>,
+    musl_paths: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
+    library_libc: Mutex<HashMap<Target, Libc>>,
 }
 
 impl Resolver<'_> {
@@ -301,6 +307,9 @@ impl<'r> Resolver<'r> {
             ld_cache: OnceLock::new(),
             conf_dirs: OnceLock::new(),
             cache_error: OnceLock::new(),
+            glibc_defaults: Mutex::default(),
+            musl_paths: Mutex::default(),
+            library_libc: Mutex::default(),
         }
     }
 
@@ -338,8 +347,38 @@ impl<'r> Resolver<'r> {
         self.cache_error.get().and_then(|e| e.as_deref())
     }
 
+    fn glibc_defaults(&self, interp: &[u8], t: Target) -> loader::GlibcDefaults {
+        memo(&self.glibc_defaults, (interp.to_vec(), t), || {
+            loader::glibc_defaults(self.files.root(), interp, t)
+        })
+    }
+
+    fn musl_sys_path(&self, interp: &[u8]) -> Vec<u8> {
+        memo(&self.musl_paths, interp.to_vec(), || {
+            loader::musl_sys_path(self.files.root(), interp)
+        })
+    }
+
+    fn libc_for_library(&self, t: Target) -> Libc {
+        memo(&self.library_libc, t, || loader::libc_for_library(self.files.root(), t))
+    }
+
     fn conf_dirs(&self) -> &[Vec<u8>] {
         self.conf_dirs
             .get_or_init(|| cache::conf_dirs(self.files.root()))
     }
+}
+
+/// Looks `key` up in a shared memo table, computing and storing the value on a miss. Two
+/// threads may compute the same value once each; both results are equal.
+fn memo<K: Eq + Hash, V: Clone>(table: &Mutex<HashMap<K, V>>, key: K, f: impl FnOnce() -> V) -> V {
+    if let Some(v) = table.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return v.clone();
+    }
+    let v = f();
+    table
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, v.clone());
+    v
 }

@@ -151,7 +151,7 @@ pub(crate) fn resolve(r: &Resolver<'_>, input: &Path) -> Result<Resolution, Reso
     let libc = match &info.interpreter {
         Some(i) if loader::is_musl_interpreter(i) => Libc::Musl,
         Some(_) => Libc::Glibc,
-        None => loader::libc_for_library(r.files.root(), target),
+        None => r.libc_for_library(target),
     };
     res.libc = Some(libc);
     let interp: Option<Vec<u8>> = info
@@ -160,21 +160,17 @@ pub(crate) fn resolve(r: &Resolver<'_>, input: &Path) -> Result<Resolution, Reso
         .or_else(|| loader::default_interpreter(target, libc).map(|s| s.as_bytes().to_vec()));
 
     let defaults = match &interp {
-        Some(i) if libc == Libc::Glibc => loader::glibc_defaults(r.files.root(), i, target),
+        Some(i) if libc == Libc::Glibc => r.glibc_defaults(i, target),
         _ => loader::GlibcDefaults {
             dirs: Vec::new(),
             lib: Vec::new(),
         },
     };
     let musl_path = match &interp {
-        Some(i) if libc == Libc::Musl => loader::musl_sys_path(r.files.root(), i),
+        Some(i) if libc == Libc::Musl => r.musl_sys_path(i),
         _ => Vec::new(),
     };
     let secure = facts.setid || r.options.secure;
-    let exe_real = r
-        .files
-        .realpath(input)
-        .unwrap_or_else(|| input.to_path_buf());
     let mut load = Load {
         r,
         libc,
@@ -205,7 +201,8 @@ pub(crate) fn resolve(r: &Resolver<'_>, input: &Path) -> Result<Resolution, Reso
         loader: None,
         found_via: FoundVia::Direct,
         depth: 0,
-        origin: Some(loader::parent_of(&exe_real).as_os_str().as_bytes().to_vec()),
+        // Computed on first use: most programs have no $ORIGIN, and it costs a path walk.
+        origin: None,
         listed: true,
         needed_by: Vec::new(),
     });
@@ -693,9 +690,20 @@ impl Load<'_, '_> {
         self.search_dirs(name, &dirs, from, FoundVia::Default)
     }
 
+    /// The directory `$ORIGIN` stands for in node `node`'s search paths. For the executable
+    /// it is the directory of its real path (the kernel's `/proc/self/exe`); for a library,
+    /// the directory of the path it was opened by.
+    fn origin(&self, node: usize) -> Option<Vec<u8>> {
+        if node == 0 {
+            let real = self.r.files.realpath(&self.nodes[0].path)?;
+            return Some(loader::parent_of(&real).as_os_str().as_bytes().to_vec());
+        }
+        self.nodes[node].origin.clone()
+    }
+
     /// musl expands only `$ORIGIN`/`${ORIGIN}`, and not for a secure main program.
     fn musl_rpath(&self, rp: &[u8], node: usize) -> Vec<Vec<u8>> {
-        let origin = self.nodes[node].origin.clone().unwrap_or_default();
+        let origin = self.origin(node).unwrap_or_default();
         let has_origin = contains(rp, b"$ORIGIN") || contains(rp, b"${ORIGIN}");
         if has_origin && self.secure && node == 0 {
             return Vec::new();
@@ -738,7 +746,7 @@ impl Load<'_, '_> {
     /// In secure mode an element using them is kept only if it expands into a system
     /// directory, as glibc's `is_trusted_path_normalize` requires.
     fn expand(&self, s: &[u8], node: usize) -> Option<Vec<u8>> {
-        let origin = self.nodes[node].origin.clone();
+        let origin = if contains(s, b"ORIGIN") { self.origin(node) } else { None };
         let mut out = Vec::with_capacity(s.len());
         let mut i = 0;
         let mut used_origin = false;

@@ -188,3 +188,36 @@ fn every_elf_file_under_usr_matches_ldd() {
     assert!(compared > 100, "ldd resolved only {compared} files");
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+/// `-r` finds every ELF file below a directory (symlinks not followed, other files skipped
+/// silently) and resolves each like an explicit argument.
+#[test]
+fn recursive_mode_covers_every_elf_file_of_a_directory() {
+    let dir = Path::new("/usr/sbin");
+    let mut files = Vec::new();
+    elf_files(dir, &mut files);
+    files.sort();
+    assert!(!files.is_empty(), "no ELF files in {}", dir.display());
+    let out = Command::new(INUSE)
+        .args(["deps", "-r", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("run inuse");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let got: Vec<PathBuf> = doc["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| PathBuf::from(o["path"].as_str().expect("path")))
+        .collect();
+    assert_eq!(got, files, "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let explicit = Command::new(INUSE)
+        .args(["deps", "--format", "json"])
+        .args(&files)
+        .output()
+        .expect("run inuse");
+    let code = explicit.status.code();
+    let explicit: serde_json::Value = serde_json::from_slice(&explicit.stdout).expect("JSON");
+    assert_eq!(doc["objects"], explicit["objects"]);
+    assert_eq!(out.status.code(), code);
+}

@@ -120,10 +120,12 @@ pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
         // Drop `.` and doubled slashes; `..` stays for the kernel to resolve physically.
         let inner: PathBuf = inner.components().collect();
         if args.recursive {
+            let first = inputs.len();
             match walk(&root, &inner, &mut inputs) {
-                Ok(()) => {}
+                // Output in path order, whatever the directory order was.
+                Ok(()) => inputs[first..].sort(),
                 Err(e) => {
-                    eprintln!("inuse: {}: {e}", inner.display());
+                    eprintln!("inuse: {}: {}", inner.display(), describe(&e));
                     failed = true;
                 }
             }
@@ -245,7 +247,7 @@ fn walk(root: &Root, start: &Path, out: &mut Vec<(PathBuf, bool)>) -> io::Result
         let entries = match root.read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("inuse: {}: {e}", dir.display());
+                eprintln!("inuse: {}: {}", dir.display(), describe(&e));
                 continue;
             }
         };
@@ -258,8 +260,16 @@ fn walk(root: &Root, start: &Path, out: &mut Vec<(PathBuf, bool)>) -> io::Result
             }
         }
     }
-    // Directory order is by name within each directory; keep the overall order stable.
     Ok(())
+}
+
+/// An I/O error without Rust's "(os error N)" suffix.
+fn describe(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
 }
 
 fn lossy(b: &[u8]) -> String {
