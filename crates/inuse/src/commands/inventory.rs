@@ -163,7 +163,8 @@ fn walk(root: &Root, dir: &Path, index: &OwnerIndex, out: &mut Vec<PathBuf>) {
         let path = dir.join(&name);
         match kind {
             FileKind::Dir => walk(root, &path, index, out),
-            FileKind::File if is_elf(root, &path) && index.owners_of_real(&path).is_empty() => {
+            // The index lookup is free; only unowned files are opened.
+            FileKind::File if index.owners_of_real(&path).is_empty() && is_elf(root, &path) => {
                 out.push(path);
             }
             _ => {}

@@ -1,0 +1,583 @@
+//! dpkg's database: `var/lib/dpkg/status`, `status.d/`, `info/*.list` and `diversions`.
+//!
+//! Debian and Ubuntu roots (and distroless images, which carry one stanza file per package in
+//! `status.d/` and no `info/` directory) record packages in deb822 stanzas
+//! (deb822(5), Debian Policy §5.1) and each package's files in `info/PKG.list`, or
+//! `info/PKG:ARCH.list` for `Multi-Arch: same` packages (dpkg's `lib/dpkg/dbmodify.c`,
+//! `pkg_infodb_get_file`).
+//!
+//! Pitfalls handled here:
+//! - only the third word of `Status` tells whether files are on disk: `installed`, `unpacked`,
+//!   `half-configured` and `triggers-*` packages have their files, `config-files`,
+//!   `half-installed` and `not-installed` do not (reported in [`crate::NotInstalled`]);
+//!   `hold`/`deinstall` wants do not change that;
+//! - `Source: name (version)` carries the source version only when it differs from the binary
+//!   version (`dpkg-query`'s `${source:Version}` defaults to `Version`);
+//! - field names are case-insensitive; continuation lines start with a space or tab; files may
+//!   use CRLF and lack the final newline; duplicate fields keep their first value (dpkg would
+//!   refuse them, but a scanner should still see the package);
+//! - a diverted file (`dpkg-divert`) is listed by its package under the original name but lives
+//!   at the diverted name (`var/lib/dpkg/diversions`: triples of lines `from`, `to`, diverting
+//!   package or `:` for a local diversion);
+//! - distroless `status.d/` also holds `PKG.md5sums` files (`MD5  relative/path` lines), which
+//!   are its only file lists.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use inuse_root::Root;
+use rayon::prelude::*;
+
+use crate::{Distro, Error, FileList, Manager, NotInstalled, Package, Sink};
+
+/// Upper bound for `status`: the largest real ones are a few tens of MiB.
+const MAX_STATUS: u64 = 512 << 20;
+/// Upper bound for one `.list`, `.md5sums` or `status.d` file.
+const MAX_LIST: u64 = 128 << 20;
+
+const DPKG: &str = "/var/lib/dpkg";
+
+/// One field of a stanza: its name and raw value (continuation lines included).
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    /// Field name as written.
+    pub name: &'a [u8],
+    /// Raw value: text after `Name:` through the last continuation line.
+    pub value: &'a [u8],
+}
+
+/// One deb822 stanza, borrowing from the input.
+#[derive(Debug, Clone, Default)]
+pub struct Paragraph<'a> {
+    /// Fields in order.
+    pub fields: Vec<Field<'a>>,
+    /// 1-based line of the first field.
+    pub line: usize,
+}
+
+impl<'a> Paragraph<'a> {
+    /// The raw value of the first field called `name` (case-insensitive).
+    pub fn raw(&self, name: &str) -> Option<&'a [u8]> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| f.value)
+    }
+
+    /// The first line of a field, trimmed; `None` when absent or empty.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        let raw = self.raw(name)?;
+        let first = raw.split(|&b| b == b'\n').next().unwrap_or(raw);
+        let s = std::str::from_utf8(first.trim_ascii()).ok()?;
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// A folded field (all lines joined by spaces), lossily decoded.
+    pub fn folded(&self, name: &str) -> Option<String> {
+        let raw = self.raw(name)?;
+        let mut out = String::new();
+        for line in raw.split(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(line.trim_ascii());
+            if line.is_empty() {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&line);
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// Iterates the stanzas of a deb822 file. A malformed stanza yields an error with its line and
+/// is skipped up to the next blank line; iteration continues.
+#[derive(Debug, Clone)]
+pub struct Paragraphs<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Paragraphs<'a> {
+    /// Parses `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Paragraphs {
+            data,
+            pos: 0,
+            line: 0,
+        }
+    }
+
+    /// The next line without its terminator (and `\r`), with its start offset.
+    fn next_line(&mut self) -> Option<(usize, &'a [u8])> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        let start = self.pos;
+        let rest = &self.data[start..];
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i);
+        self.pos = start + end + 1;
+        self.line += 1;
+        let line = &rest[..end];
+        Some((start, line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+
+    fn skip_paragraph(&mut self) {
+        while let Some((_, line)) = self.next_line() {
+            if is_blank(line) {
+                break;
+            }
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|&b| b == b' ' || b == b'\t')
+}
+
+impl<'a> Iterator for Paragraphs<'a> {
+    type Item = Result<Paragraph<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut para = Paragraph::default();
+        // Value of the field being read: start offset and end offset in `data`.
+        let mut open: Option<(&'a [u8], usize, usize)> = None;
+        while let Some((start, line)) = self.next_line() {
+            if is_blank(line) {
+                if open.is_some() || !para.fields.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            let fail = |this: &mut Self, message| {
+                let line = this.line;
+                this.skip_paragraph();
+                Some(Err(Error::Stanza { line, message }))
+            };
+            if line[0] == b' ' || line[0] == b'\t' {
+                match open.as_mut() {
+                    Some((_, _, end)) => *end = start + line.len(),
+                    None => return fail(self, "continuation line outside a field"),
+                }
+                continue;
+            }
+            if line[0] == b'#' {
+                // deb822 comment: allowed in control files, harmless elsewhere.
+                continue;
+            }
+            let Some(colon) = memchr::memchr(b':', line) else {
+                return fail(self, "line is neither a field nor a continuation");
+            };
+            let name = &line[..colon];
+            if name.is_empty() || name.iter().any(|b| b.is_ascii_whitespace()) {
+                return fail(self, "malformed field name");
+            }
+            if let Some((n, s, e)) = open.take() {
+                para.fields.push(Field {
+                    name: n,
+                    value: &self.data[s..e],
+                });
+            }
+            if para.fields.is_empty() {
+                para.line = self.line;
+            }
+            let vstart = start + colon + 1;
+            open = Some((name, vstart, start + line.len()));
+        }
+        if let Some((n, s, e)) = open {
+            para.fields.push(Field {
+                name: n,
+                value: &self.data[s..e.max(s)],
+            });
+        }
+        (!para.fields.is_empty()).then_some(Ok(para))
+    }
+}
+
+/// A `dpkg-divert` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diversion {
+    /// The path packages ship.
+    pub from: Vec<u8>,
+    /// Where the diverted package's file really lies.
+    pub to: Vec<u8>,
+    /// The diverting package; `None` for a local (administrator's) diversion.
+    pub by: Option<String>,
+}
+
+/// Parses `var/lib/dpkg/diversions`.
+pub fn parse_diversions(data: &[u8]) -> Vec<Diversion> {
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    lines
+        .chunks_exact(3)
+        .map(|c| Diversion {
+            from: c[0].to_vec(),
+            to: c[1].to_vec(),
+            by: (c[2] != b":").then(|| String::from_utf8_lossy(c[2]).into_owned()),
+        })
+        .collect()
+}
+
+/// Names of declared dependencies in a `Depends`-style field: alternatives included,
+/// version constraints, arch qualifiers and build profiles dropped.
+pub fn dependency_names(value: &str) -> impl Iterator<Item = String> + '_ {
+    value.split([',', '|']).filter_map(|alt| {
+        let name = alt
+            .trim()
+            .split(|c: char| c.is_whitespace() || matches!(c, '(' | ':' | '[' | '<'))
+            .next()?;
+        (!name.is_empty()).then(|| name.to_owned())
+    })
+}
+
+/// What a stanza's `Status` says.
+enum State {
+    /// Files are on disk; `Some(status)` when the status is not the plain one.
+    Present(Option<String>),
+    /// Files are (partly) gone.
+    Absent(String),
+}
+
+fn state(status: Option<&str>) -> State {
+    let Some(status) = status else {
+        // distroless status.d stanzas carry no Status: the image builder installed them.
+        return State::Present(None);
+    };
+    if status == "install ok installed" {
+        return State::Present(None);
+    }
+    match status.split_whitespace().nth(2) {
+        Some(
+            "installed" | "unpacked" | "half-configured" | "triggers-awaited" | "triggers-pending",
+        ) => State::Present(Some(status.to_owned())),
+        _ => State::Absent(status.to_owned()),
+    }
+}
+
+/// What a stanza describes.
+enum Entry {
+    Installed(Box<Package>),
+    NotInstalled(NotInstalled),
+}
+
+/// The package built from a stanza, or why not.
+fn package(
+    para: &Paragraph<'_>,
+    distro: Option<&Distro>,
+    database: &Path,
+) -> Result<Entry, &'static str> {
+    let name = para.get("Package").ok_or("stanza without Package")?;
+    let version = para.get("Version").unwrap_or_default();
+    let arch = para.get("Architecture").unwrap_or_default();
+    let status = match state(para.get("Status")) {
+        State::Present(s) => s,
+        State::Absent(status) => {
+            return Ok(Entry::NotInstalled(NotInstalled {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                arch: arch.to_owned(),
+                status,
+                manager: Manager::Dpkg,
+            }));
+        }
+    };
+    if version.is_empty() {
+        return Err("installed package without Version");
+    }
+    let (source_name, source_version) = match para.get("Source") {
+        Some(src) => match src.split_once('(') {
+            Some((n, v)) => (n.trim(), v.trim().trim_end_matches(')').trim()),
+            None => (src, version),
+        },
+        None => (name, version),
+    };
+    let mut depends = Vec::new();
+    for field in ["Pre-Depends", "Depends"] {
+        if let Some(v) = para.folded(field) {
+            depends.extend(dependency_names(&v));
+        }
+    }
+    let package = Package {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        arch: arch.to_owned(),
+        source_name: source_name.to_owned(),
+        source_version: source_version.to_owned(),
+        manager: Manager::Dpkg,
+        ecosystem: distro.and_then(|d| d.ecosystem.clone()),
+        purl: crate::purl::for_package(Manager::Dpkg, distro, name, version, arch, None),
+        license: None,
+        depends: crate::dedup_names(depends),
+        installed_size: para
+            .get("Installed-Size")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(|kib| kib.saturating_mul(1024)),
+        maintainer: para.get("Maintainer").map(str::to_owned),
+        description: para.get("Description").map(str::to_owned),
+        status,
+        database: database.to_owned(),
+    };
+    Ok(Entry::Installed(Box::new(package)))
+}
+
+/// Where a package's file list comes from.
+enum ListSource {
+    /// `info/NAME[:ARCH].list`: one absolute path a line.
+    List(PathBuf),
+    /// distroless `status.d/NAME.md5sums`: `MD5  relative/path` lines.
+    Md5sums(PathBuf),
+    None,
+}
+
+/// Parses every stanza of one file: installed packages to `out`, the rest to `sink`.
+fn parse_file(
+    data: &[u8],
+    file: &Path,
+    distro: Option<&Distro>,
+    sink: &mut Sink,
+    out: &mut Vec<Package>,
+) {
+    for para in Paragraphs::new(data) {
+        match para {
+            Err(e) => sink.problem(file, place_of(&e), message_of(&e)),
+            Ok(para) => match package(&para, distro, file) {
+                Err(message) => sink.problem(file, Some(format!("line {}", para.line)), message),
+                Ok(Entry::NotInstalled(not)) => sink.not_installed.push(not),
+                Ok(Entry::Installed(p)) => out.push(*p),
+            },
+        }
+    }
+}
+
+fn place_of(e: &Error) -> Option<String> {
+    match e {
+        Error::Stanza { line, .. } => Some(format!("line {line}")),
+        _ => None,
+    }
+}
+
+fn message_of(e: &Error) -> String {
+    match e {
+        Error::Stanza { message, .. } => (*message).to_owned(),
+        e => e.to_string(),
+    }
+}
+
+/// Loads dpkg's database of `root` into `sink`.
+pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
+    let status_path = PathBuf::from(format!("{DPKG}/status"));
+    let status_d = PathBuf::from(format!("{DPKG}/status.d"));
+    let mut packages: Vec<(Package, ListSource)> = Vec::new();
+
+    match root.read(&status_path, MAX_STATUS) {
+        Ok(data) => {
+            let mut out = Vec::new();
+            parse_file(&data, &status_path, distro, sink, &mut out);
+            packages.extend(out.into_iter().map(|p| (p, ListSource::None)));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => sink.problem(&status_path, None, format!("cannot read: {e}")),
+    }
+
+    // distroless: one stanza file per package, md5sums beside.
+    if let Ok(entries) = root.read_dir(&status_d) {
+        let names: HashSet<&OsStr> = entries.iter().map(|(n, _)| n.as_os_str()).collect();
+        for (name, _) in &entries {
+            if name.as_bytes().ends_with(b".md5sums") {
+                continue;
+            }
+            let file = status_d.join(name);
+            let data = match root.read(&file, MAX_LIST) {
+                Ok(d) => d,
+                Err(e) => {
+                    sink.problem(&file, None, format!("cannot read: {e}"));
+                    continue;
+                }
+            };
+            let mut out = Vec::new();
+            parse_file(&data, &file, distro, sink, &mut out);
+            for p in out {
+                let md5 = format!("{}.md5sums", name.to_string_lossy());
+                let src = if names.contains(OsStr::new(&md5)) {
+                    ListSource::Md5sums(status_d.join(md5))
+                } else {
+                    ListSource::None
+                };
+                packages.push((p, src));
+            }
+        }
+    }
+    if packages.is_empty() {
+        return;
+    }
+
+    if !sink.want_files {
+        sink.packages
+            .extend(packages.into_iter().map(|(p, _)| (p, FileList::default())));
+        return;
+    }
+
+    // One directory listing instead of a stat per package.
+    let info = PathBuf::from(format!("{DPKG}/info"));
+    let listed: HashSet<Vec<u8>> = root
+        .read_dir(&info)
+        .map(|v| v.into_iter().map(|(n, _)| n.into_encoded_bytes()).collect())
+        .unwrap_or_default();
+    for (p, src) in &mut packages {
+        if !matches!(src, ListSource::None) {
+            continue;
+        }
+        let qualified = format!("{}:{}.list", p.name, p.arch);
+        let plain = format!("{}.list", p.name);
+        if listed.contains(qualified.as_bytes()) {
+            *src = ListSource::List(info.join(qualified));
+        } else if listed.contains(plain.as_bytes()) {
+            *src = ListSource::List(info.join(plain));
+        }
+    }
+
+    let lists: Vec<Result<FileList, (PathBuf, std::io::Error)>> = packages
+        .par_iter()
+        .map(|(_, src)| match src {
+            ListSource::None => Ok(FileList::default()),
+            ListSource::List(path) => root
+                .read(path, MAX_LIST)
+                .map(|buf| FileList { buf, sep: b'\n' })
+                .map_err(|e| (path.clone(), e)),
+            ListSource::Md5sums(path) => root
+                .read(path, MAX_LIST)
+                .map(|data| md5sums_to_list(&data))
+                .map_err(|e| (path.clone(), e)),
+        })
+        .collect();
+    for ((p, _), list) in packages.into_iter().zip(lists) {
+        let list = list.unwrap_or_else(|(path, e)| {
+            sink.problem(&path, None, format!("cannot read: {e}"));
+            FileList::default()
+        });
+        sink.packages.push((p, list));
+    }
+
+    let div_path = PathBuf::from(format!("{DPKG}/diversions"));
+    match root.read(&div_path, MAX_LIST) {
+        Ok(data) => sink.diversions = parse_diversions(&data),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => sink.problem(&div_path, None, format!("cannot read: {e}")),
+    }
+}
+
+/// `d41d8cd98f00b204e9800998ecf8427e  usr/lib/x` lines -> `/usr/lib/x` paths.
+fn md5sums_to_list(data: &[u8]) -> FileList {
+    let mut buf = Vec::with_capacity(data.len());
+    for line in data.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(sp) = memchr::memchr(b' ', line) else {
+            continue;
+        };
+        let path = line[sp..].trim_ascii_start();
+        if path.is_empty() {
+            continue;
+        }
+        if path[0] != b'/' {
+            buf.push(b'/');
+        }
+        buf.extend_from_slice(path);
+        buf.push(b'\n');
+    }
+    FileList { buf, sep: b'\n' }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paras(data: &[u8]) -> Vec<Result<Paragraph<'_>, Error>> {
+        Paragraphs::new(data).collect()
+    }
+
+    #[test]
+    fn stanzas_with_continuations_crlf_and_no_final_newline() {
+        let data = b"Package: a\r\nDescription: short\r\n long\r\n .\r\nVersion: 1\r\n\r\n\r\nPackage: b\nversion: 2\nVersion: 3";
+        let got = paras(data);
+        assert_eq!(got.len(), 2);
+        let a = got[0].as_ref().expect("a");
+        assert_eq!(a.get("package"), Some("a"));
+        assert_eq!(a.get("Description"), Some("short"));
+        assert_eq!(a.get("Version"), Some("1"));
+        assert_eq!(a.line, 1);
+        let b = got[1].as_ref().expect("b");
+        assert_eq!(b.get("Version"), Some("2"), "first duplicate wins");
+        assert_eq!(b.line, 8);
+    }
+
+    #[test]
+    fn corrupt_stanza_is_reported_and_skipped() {
+        let data = b"Package: a\nVersion: 1\n\n continuation\nPackage: x\n\nPackage: b\ngarbage\nVersion: 2\n\nPackage: c\nVersion: 3\n";
+        let got = paras(data);
+        let lines: Vec<String> = got
+            .iter()
+            .map(|r| match r {
+                Ok(p) => p.get("Package").unwrap_or("?").to_owned(),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "a",
+                "line 4: continuation line outside a field",
+                "line 8: line is neither a field nor a continuation",
+                "c"
+            ]
+        );
+    }
+
+    #[test]
+    fn dependencies() {
+        let got: Vec<String> = dependency_names(
+            "libc6 (>= 2.34), debconf (>= 0.5) | debconf-2.0, perl:any, x [amd64] <!nocheck>",
+        )
+        .collect();
+        assert_eq!(got, ["libc6", "debconf", "debconf-2.0", "perl", "x"]);
+    }
+
+    #[test]
+    fn source_and_status() {
+        let data = b"Package: libx1\nStatus: hold ok installed\nVersion: 1:2-3\nArchitecture: amd64\nSource: x (2-2)\n\nPackage: y\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: z\nStatus: install ok installed\nVersion: 5\nSource: zz\n";
+        let mut sink = Sink::default();
+        let mut out = Vec::new();
+        parse_file(data, Path::new("/s"), None, &mut sink, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            (out[0].source_name.as_str(), out[0].source_version.as_str()),
+            ("x", "2-2")
+        );
+        assert_eq!(out[0].status.as_deref(), Some("hold ok installed"));
+        assert_eq!(
+            (out[1].source_name.as_str(), out[1].source_version.as_str()),
+            ("zz", "5")
+        );
+        assert_eq!(sink.not_installed.len(), 1);
+        assert_eq!(sink.not_installed[0].status, "deinstall ok config-files");
+        assert!(sink.problems.is_empty());
+    }
+
+    #[test]
+    fn diversions_and_md5sums() {
+        let d = parse_diversions(b"/bin/sh\n/bin/sh.distrib\ndash\n/x\n/x.orig\n:\n");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].by.as_deref(), Some("dash"));
+        assert_eq!(d[1].by, None);
+        let l = md5sums_to_list(b"abc  usr/lib/a\nbad\ndef  /etc/b\n");
+        assert_eq!(
+            l.paths().collect::<Vec<_>>(),
+            [&b"/usr/lib/a"[..], b"/etc/b"]
+        );
+    }
+}

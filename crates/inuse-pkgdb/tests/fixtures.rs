@@ -1,0 +1,315 @@
+//! Fake roots written here: apk and dpkg databases in their documented formats (merged /usr,
+//! Multi-Arch lists, diversions, distroless status.d, corrupt records), and hostile rpm
+//! databases (truncated, garbage, flipped bytes) that must yield problems, never panics.
+
+use std::fs;
+use std::path::Path;
+
+use inuse_pkgdb::{Inventory, Manager};
+use inuse_root::Root;
+
+fn write(root: &Path, rel: &str, content: &[u8]) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    fs::write(p, content).expect("write");
+}
+
+fn owner_names(inv: &Inventory, ids: &[inuse_pkgdb::PackageId]) -> Vec<String> {
+    ids.iter()
+        .map(|id| inv.packages[id.index()].name.clone())
+        .collect()
+}
+
+#[test]
+fn apk_installed_with_origins_files_and_a_corrupt_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(
+        r,
+        "etc/os-release",
+        b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n",
+    );
+    write(
+        r,
+        "lib/apk/db/installed",
+        b"C:Q1x=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nL:MIT\no:musl\nT:the musl c library\nI:643072\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\n\
+P:libcrypto3\nV:3.1.4-r5\nA:x86_64\nL:Apache-2.0\no:openssl\nD:so:libc.musl-x86_64.so.1\nF:usr\nF:usr/lib\nR:libcrypto.so.3\n\n\
+P:bad\nthis is not a field\n\nP:busybox\nV:1.36.1-r15\nA:x86_64\no:busybox\nF:bin\nR:busybox\n",
+    );
+    fs::create_dir_all(r.join("usr/lib")).expect("mkdir");
+    let root = Root::open(r).expect("root");
+    let (inv, index) = Inventory::load_with_owners(&root);
+    assert_eq!(
+        inv.distro.as_ref().and_then(|d| d.ecosystem.as_deref()),
+        Some("Alpine:v3.19")
+    );
+    let names: Vec<&str> = inv.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["busybox", "libcrypto3", "musl"]);
+    let crypto = &inv.packages[1];
+    assert_eq!(crypto.manager, Manager::Apk);
+    assert_eq!(
+        (crypto.source_name.as_str(), crypto.source_version.as_str()),
+        ("openssl", "3.1.4-r5")
+    );
+    assert_eq!(
+        crypto.purl,
+        "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&distro=alpine-3.19"
+    );
+    assert_eq!(crypto.ecosystem.as_deref(), Some("Alpine:v3.19"));
+    assert_eq!(crypto.depends, ["so:libc.musl-x86_64.so.1"]);
+    assert_eq!(inv.packages[2].installed_size, Some(643_072));
+    assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
+    assert_eq!(inv.problems[0].place.as_deref(), Some("line 24"));
+    assert_eq!(
+        owner_names(
+            &inv,
+            index.owners(&root, Path::new("/usr/lib/libcrypto.so.3"))
+        ),
+        ["libcrypto3"]
+    );
+    assert_eq!(
+        owner_names(
+            &inv,
+            index.owners(&root, Path::new("/lib/ld-musl-x86_64.so.1"))
+        ),
+        ["musl"]
+    );
+}
+
+#[test]
+fn dpkg_merged_usr_multiarch_diversions_and_corrupt_stanza() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(
+        r,
+        "etc/os-release",
+        b"ID=ubuntu\nVERSION=\"22.04.4 LTS (Jammy Jellyfish)\"\nVERSION_ID=\"22.04\"\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/status",
+        b"Package: libfoo1\r\nStatus: install ok installed\r\nArchitecture: amd64\r\nMulti-Arch: same\r\nSource: foo (1.0-1)\r\nVersion: 1:1.0-1build1\r\nDepends: libc6 (>= 2.34),\r\n libbar | libbaz\r\nDescription: foo\r\n long text\r\n\r\n\
+Package: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.11\n\n\
+Package: sh-provider\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n\
+Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 2\n\n\
+ broken continuation\nPackage: corrupt\n\n\
+Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/info/libfoo1:amd64.list",
+        b"/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libfoo.so.1\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/info/dash.list",
+        b"/.\n/bin\n/bin/sh\n/bin/dash\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/info/sh-provider.list",
+        b"/.\n/bin\n/bin/sh\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/diversions",
+        b"/bin/sh\n/bin/sh.distrib\ndash\n",
+    );
+    fs::create_dir_all(r.join("usr/lib/x86_64-linux-gnu")).expect("mkdir");
+    fs::create_dir_all(r.join("usr/bin")).expect("mkdir");
+    std::os::unix::fs::symlink("usr/lib", r.join("lib")).expect("symlink");
+    std::os::unix::fs::symlink("usr/bin", r.join("bin")).expect("symlink");
+
+    let root = Root::open(r).expect("root");
+    let (inv, index) = Inventory::load_with_owners(&root);
+    assert_eq!(
+        inv.distro.as_ref().and_then(|d| d.ecosystem.as_deref()),
+        Some("Ubuntu:22.04:LTS")
+    );
+    let names: Vec<&str> = inv.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["dash", "libfoo1", "sh-provider"]);
+    let foo = &inv.packages[1];
+    assert_eq!(foo.depends, ["libc6", "libbar", "libbaz"]);
+    assert_eq!(foo.source_version, "1.0-1");
+    assert_eq!(foo.installed_size, None);
+    assert_eq!(
+        foo.purl,
+        "pkg:deb/ubuntu/libfoo1@1%3A1.0-1build1?arch=amd64&distro=ubuntu-22.04"
+    );
+    let not: Vec<&str> = inv.not_installed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(not, ["gone", "half"]);
+    assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
+    assert_eq!(inv.problems[0].place.as_deref(), Some("line 27"));
+
+    for path in [
+        "/lib/x86_64-linux-gnu/libfoo.so.1",
+        "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
+    ] {
+        assert_eq!(
+            owner_names(&inv, index.owners(&root, Path::new(path))),
+            ["libfoo1"],
+            "{path}"
+        );
+    }
+    assert_eq!(
+        owner_names(
+            &inv,
+            index.owners_of_real(Path::new("/usr/lib/x86_64-linux-gnu/libfoo.so.1"))
+        ),
+        ["libfoo1"]
+    );
+    // sh-provider's /bin/sh is diverted to /bin/sh.distrib; dash keeps /bin/sh.
+    assert_eq!(
+        owner_names(&inv, index.owners(&root, Path::new("/usr/bin/sh"))),
+        ["dash"]
+    );
+    assert_eq!(
+        owner_names(&inv, index.owners(&root, Path::new("/bin/sh.distrib"))),
+        ["sh-provider"]
+    );
+    // Directories are shared.
+    assert_eq!(
+        owner_names(&inv, index.owners(&root, Path::new("/bin"))),
+        ["dash", "sh-provider"]
+    );
+}
+
+#[test]
+fn distroless_status_d_with_md5sums() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(r, "etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n");
+    write(
+        r,
+        "var/lib/dpkg/status.d/libssl3",
+        b"Package: libssl3\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\nSource: openssl\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/status.d/libssl3.md5sums",
+        b"0123  usr/lib/x86_64-linux-gnu/libssl.so.3\n",
+    );
+    let root = Root::open(r).expect("root");
+    let (inv, index) = Inventory::load_with_owners(&root);
+    assert_eq!(inv.packages.len(), 1);
+    assert_eq!(inv.packages[0].source_name, "openssl");
+    assert_eq!(inv.packages[0].source_version, "3.0.11-1~deb12u2");
+    assert_eq!(
+        owner_names(
+            &inv,
+            index.owners(&root, Path::new("/usr/lib/x86_64-linux-gnu/libssl.so.3"))
+        ),
+        ["libssl3"]
+    );
+}
+
+/// The shared reference data, when present.
+fn testdata() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("INUSE_TESTDATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    dir.join("rpmdb").is_dir().then_some(dir)
+}
+
+/// Loads a root holding `bytes` at `rel`; must not panic.
+fn load_bytes(rel: &str, bytes: &[u8]) -> Inventory {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), rel, bytes);
+    let root = Root::open(dir.path()).expect("root");
+    Inventory::load_with_owners(&root).0
+}
+
+#[test]
+fn hostile_rpm_databases_give_problems_not_panics() {
+    // Garbage in every backend.
+    for rel in [
+        "var/lib/rpm/rpmdb.sqlite",
+        "var/lib/rpm/Packages.db",
+        "var/lib/rpm/Packages",
+    ] {
+        let inv = load_bytes(rel, &[0x5a; 8192]);
+        assert!(inv.packages.is_empty());
+        assert_eq!(inv.problems.len(), 1, "{rel}: {:?}", inv.problems);
+        assert!(
+            inv.problems[0]
+                .file
+                .ends_with(Path::new(rel).file_name().expect("name"))
+        );
+    }
+    let Some(data) = testdata() else {
+        eprintln!("SKIPPED hostile_rpm_databases (real databases): test data not found");
+        return;
+    };
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for (file, rel) in [
+        ("rpmdb/sle15-bci/Packages.db", "var/lib/rpm/Packages.db"),
+        ("rpmdb/libuuid/Packages", "var/lib/rpm/Packages"),
+        (
+            "rpmdb/cbl-mariner-2.0/rpmdb.sqlite",
+            "var/lib/rpm/rpmdb.sqlite",
+        ),
+    ] {
+        let real = fs::read(data.join(file)).expect("db");
+        let full = load_bytes(rel, &real).packages.len();
+        // Truncations: fewer packages or problems, never a panic.
+        for cut in [real.len() / 3, real.len() / 2, real.len() - 100] {
+            let inv = load_bytes(rel, &real[..cut]);
+            assert!(
+                inv.packages.len() <= full
+                    && (inv.packages.len() < full
+                        || !inv.problems.is_empty()
+                        || file.ends_with("sqlite")),
+                "{file} cut at {cut}: {} packages, {:?}",
+                inv.packages.len(),
+                inv.problems
+            );
+        }
+        // Random byte flips.
+        for _ in 0..20 {
+            let mut bad = real.clone();
+            for _ in 0..64 {
+                let i = (next() as usize) % bad.len();
+                bad[i] = next() as u8;
+            }
+            let _ = load_bytes(rel, &bad);
+        }
+    }
+}
+
+#[test]
+fn absurd_bdb_and_ndb_counts() {
+    // NDB claiming 2^32-1 slot pages.
+    let mut ndb = b"RpmP\0\0\0\0\0\0\0\0\xff\xff\xff\xff".to_vec();
+    ndb.resize(4096, 0);
+    let inv = load_bytes("usr/lib/sysimage/rpm/Packages.db", &ndb);
+    assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
+    // BDB hash page claiming 65535 entries, and an off-page item of 4 GiB.
+    let mut bdb = vec![0u8; 3 * 4096];
+    bdb[12..16].copy_from_slice(&0x0006_1561u32.to_le_bytes());
+    bdb[20..24].copy_from_slice(&4096u32.to_le_bytes());
+    bdb[25] = 8;
+    bdb[32..36].copy_from_slice(&2u32.to_le_bytes());
+    let p1 = 4096;
+    bdb[p1 + 20..p1 + 22].copy_from_slice(&u16::MAX.to_le_bytes());
+    bdb[p1 + 25] = 13;
+    let p2 = 2 * 4096;
+    bdb[p2 + 20..p2 + 22].copy_from_slice(&2u16.to_le_bytes());
+    bdb[p2 + 25] = 13;
+    bdb[p2 + 26..p2 + 28].copy_from_slice(&4091u16.to_le_bytes());
+    bdb[p2 + 28..p2 + 30].copy_from_slice(&4079u16.to_le_bytes());
+    bdb[p2 + 4091] = 1;
+    bdb[p2 + 4092] = 7;
+    bdb[p2 + 4079] = 3;
+    bdb[p2 + 4079 + 4..p2 + 4079 + 8].copy_from_slice(&2u32.to_le_bytes());
+    bdb[p2 + 4079 + 8..p2 + 4079 + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let inv = load_bytes("var/lib/rpm/Packages", &bdb);
+    assert!(inv.packages.is_empty());
+    assert_eq!(inv.problems.len(), 2, "{:?}", inv.problems);
+}
