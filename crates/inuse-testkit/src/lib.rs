@@ -23,8 +23,10 @@ mod cbuild;
 mod elf;
 mod fakeroot;
 mod inuse;
+mod live;
 mod oracle;
 mod process;
+pub mod schema;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub use cbuild::{CBuild, Patchelf};
 pub use elf::ElfFacts;
 pub use fakeroot::FakeRoot;
 pub use inuse::{DepsLibrary, DepsMissing, DepsObject, DepsReport, Inuse, InuseOutput};
+pub use live::{LiveProcess, clean_command, free_tcp_port};
 pub use oracle::{Listing, ListingKind, Loaded, Oracle, compare, parse_listing};
 pub use process::{Captured, run_bounded};
 
