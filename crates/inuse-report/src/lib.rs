@@ -140,7 +140,8 @@ pub struct Evidence {
     /// Functions of the package seen entered (uprobes).
     pub functions_hit: Vec<String>,
     /// Whether the package has anything a measurement could see: ELF files that a process
-    /// could map. A package of scripts or data has not, and can never be "not loaded".
+    /// could map. A package of scripts or data has not: its tier is at most `installed`, and
+    /// it is never `not_affected`, since "never loaded" means nothing for it.
     pub observable: bool,
     /// Why the measurement is incomplete for this package, if it is (permission denied on
     /// some processes, static binaries that may embed it, ...).
@@ -156,8 +157,8 @@ impl Evidence {
             Tier::Executed
         } else if !self.processes.is_empty() {
             Tier::Loaded
-        } else if !self.observable || self.unmeasurable.is_some() {
-            // Not seen, but we could not have seen it: never let that read as "unused".
+        } else if self.unmeasurable.is_some() {
+            // Not seen, but we could not have looked everywhere: never read that as "unused".
             Tier::Unmeasurable
         } else if !self.linked_by.is_empty() {
             Tier::Linked
@@ -296,7 +297,9 @@ impl Report {
         match f.tier {
             t if t.is_in_memory() => VexStatus::Affected,
             Tier::Linked | Tier::Installed
-                if self.window.sweeps > 0 && self.window.seconds() >= self.min_window =>
+                if f.evidence.observable
+                    && self.window.sweeps > 0
+                    && self.window.seconds() >= self.min_window =>
             {
                 VexStatus::NotAffected
             }
@@ -379,6 +382,10 @@ fn tier_reason(f: &Finding) -> String {
             "linked by {} executable(s), never seen loaded",
             e.linked_by.len()
         ),
+        Tier::Installed if !e.observable => {
+            "installed; it has no ELF file a process could map, so loading cannot be measured"
+                .to_owned()
+        }
         Tier::Installed => "installed; no executable links it and no process loaded it".to_owned(),
         Tier::Unmeasurable => e
             .unmeasurable
@@ -481,7 +488,14 @@ mod tests {
                 finding("linked-critical", linked, 10.0),
                 finding("loaded-user", loaded(1000, false), 9.0),
                 finding("loaded-root-listening", loaded(0, true), 2.0),
-                finding("unmeasurable", Evidence::default(), 10.0),
+                finding(
+                    "unmeasurable",
+                    Evidence {
+                        unmeasurable: Some("permission denied".into()),
+                        ..Default::default()
+                    },
+                    10.0,
+                ),
             ],
         );
         let order: Vec<&str> = r

@@ -91,7 +91,10 @@ fn sample() -> Report {
             (
                 vuln("CVE-2000-0004", Some(3.1), None),
                 pkg("libfoo"),
-                ev(&|_| {}),
+                ev(&|e| {
+                    e.unmeasurable =
+                        Some("2 processes could not be read: permission denied".into());
+                }),
             ),
             (
                 vuln("CVE-2000-0005", Some(9.8), None),
