@@ -1,0 +1,170 @@
+//! `inuse vulns`: known vulnerabilities of the installed packages of a root.
+//!
+//! Plain matching of the package inventory (`inuse-pkgdb`) against the offline database
+//! (`inuse-osv`), with no runtime evidence yet: the building block `inuse scan` ranks. One
+//! finding per installed package and vulnerability; the table and the JSON document are two
+//! renderings of the same findings.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use inuse_osv::{Finding, Store, match_inventory};
+use inuse_pkgdb::Inventory;
+use inuse_root::Root;
+use serde_json::json;
+
+use crate::exit::Code;
+
+/// Arguments of `inuse vulns`.
+#[derive(Args, Debug)]
+pub struct VulnsArgs {
+    /// Analyse this directory as the root filesystem; nothing outside it is read.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+
+    /// The vulnerability database [default: $INUSE_DB, /var/lib/inuse/vulns.sqlite as root,
+    /// else $XDG_DATA_HOME/inuse/vulns.sqlite].
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Output formats of `inuse vulns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Aligned columns with a header.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Runs `inuse vulns`.
+pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
+    let path = super::db::store_path(args.db.as_deref())?;
+    let store = Store::open_read_only(&path)?;
+    let root = Root::open(&args.root)
+        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let inv = Inventory::load(&root);
+    for p in &inv.problems {
+        eprintln!("inuse: warning: {p}");
+    }
+    let ecosystem = inv.distro.as_ref().and_then(|d| d.ecosystem.clone());
+    let matches = match_inventory(&store, &inv)?;
+    for p in &matches.problems {
+        eprintln!("inuse: warning: {p}");
+    }
+    if matches.packages_checked == 0 {
+        eprintln!(
+            "inuse: {}: no installed package of a distribution with OSV data ({} packages, ecosystem {})",
+            args.root.display(),
+            inv.packages.len(),
+            ecosystem.as_deref().unwrap_or("unknown")
+        );
+        return Ok(Code::Error);
+    }
+
+    // Buffered: stdout is line-buffered, and a JSON document has many lines.
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "root": args.root,
+                "ecosystem": ecosystem,
+                "findings": matches.findings,
+                "packages_checked": matches.packages_checked,
+                "problems": matches.problems,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Table => table(&mut out, &matches.findings)?,
+    }
+    out.flush()?;
+    let packages: std::collections::BTreeSet<_> =
+        matches.findings.iter().map(|f| f.package.id).collect();
+    eprintln!(
+        "inuse: {} findings in {} of {} packages checked against {}",
+        matches.findings.len(),
+        packages.len(),
+        matches.packages_checked,
+        path.display()
+    );
+    let code = if matches.findings.is_empty() {
+        Code::Ok
+    } else {
+        Code::Findings
+    };
+    Ok(if inv.problems.is_empty() && matches.problems.is_empty() {
+        code
+    } else {
+        code.worst(Code::Partial)
+    })
+}
+
+fn table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    const HEADER: [&str; 6] = [
+        "PACKAGE",
+        "VERSION",
+        "VULNERABILITY",
+        "SEVERITY",
+        "FIXED",
+        "SUMMARY",
+    ];
+    let rows: Vec<[String; 6]> = findings
+        .iter()
+        .map(|f| {
+            let severity = f.severity.as_ref().map_or_else(
+                || "-".to_owned(),
+                |s| match s.score {
+                    Some(score) => format!("{} {score:.1}", s.label),
+                    None => s.label.clone(),
+                },
+            );
+            let mut summary: String = f
+                .summary
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect();
+            if f.summary.as_deref().is_some_and(|s| s.chars().count() > 60) {
+                summary.push('…');
+            }
+            [
+                f.package.name.clone(),
+                f.package.version.clone(),
+                f.id.clone(),
+                severity,
+                f.fixed_version.clone().unwrap_or_else(|| "-".to_owned()),
+                summary,
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: [&str; 6]| -> io::Result<()> {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    line(out, HEADER)?;
+    for r in &rows {
+        line(out, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]])?;
+    }
+    Ok(())
+}
