@@ -1,0 +1,496 @@
+//! Reading one process from `/proc`, with races and permissions classified.
+//!
+//! A process can exit, or its pid be reused, between any two reads, and without privileges
+//! most of `/proc/PID` of other users' processes is closed (`maps`, `exe`, `root`, `fd` need
+//! ptrace-read access). Neither may fail a sweep: [`read`] returns [`ReadError::Gone`] for a
+//! process that vanished (or was replaced by another with the same pid, detected by its start
+//! time), and a [`RawProcess`] with `unmeasurable` set for one we may not look into, keeping
+//! what *is* readable (`stat`, `status`, `cmdline`, `cgroup`) so it is still listed.
+//!
+//! Every read is bounded ([`crate::Limits`]); nothing is written, executed or traced.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::cgroup::Container;
+use crate::maps::{Mapping, Target};
+use crate::stat::ProcStat;
+use crate::status::ProcStatus;
+use crate::{Limits, cgroup, maps, stat, status};
+
+/// Why a process could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// It exited, or its pid now names another process.
+    #[error("process exited")]
+    Gone,
+    /// A kernel thread: no user-space code, nothing to analyse.
+    #[error("kernel thread")]
+    KernelThread,
+    /// Something else went wrong reading its identity (`stat`).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The resident pages of one executable file mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Residency {
+    /// One bit per page from `/proc/PID/pagemap` (present or swapped), page 0 at the
+    /// mapping's start.
+    Pages(Vec<u64>),
+    /// Only the resident size from `/proc/PID/smaps` (pagemap was not readable).
+    Rss(u64),
+    /// Neither could be read.
+    Unreadable,
+}
+
+impl Residency {
+    /// Whether page `i` is resident (for [`Residency::Pages`]).
+    pub fn page(&self, i: u64) -> bool {
+        match self {
+            Residency::Pages(bits) => usize::try_from(i / 64)
+                .ok()
+                .and_then(|w| bits.get(w))
+                .is_some_and(|w| w >> (i % 64) & 1 == 1),
+            _ => false,
+        }
+    }
+}
+
+/// A process's root directory, identified so that processes sharing one share the analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootId {
+    /// Device of `/proc/PID/root`.
+    pub dev: u64,
+    /// Inode of `/proc/PID/root`.
+    pub ino: u64,
+    /// `readlink /proc/PID/root`: the root as the caller sees it (`/` for the host and for
+    /// another mount namespace's root; the chroot directory for a chroot).
+    pub link: PathBuf,
+}
+
+/// The executable's mode bits and file capabilities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExeMode {
+    /// `st_mode`.
+    pub mode: u32,
+    /// Whether a `security.capability` extended attribute is present.
+    pub file_caps: bool,
+}
+
+/// Everything read about one process in one sweep, before analysis.
+#[derive(Debug, Clone)]
+pub struct RawProcess {
+    /// Process id.
+    pub pid: u32,
+    /// `/proc/PID/stat`.
+    pub stat: ProcStat,
+    /// `/proc/PID/status`.
+    pub status: ProcStatus,
+    /// `/proc/PID/cmdline`, split at NULs, lossily decoded.
+    pub cmdline: Vec<String>,
+    /// The container it runs in, from `/proc/PID/cgroup`.
+    pub container: Option<Container>,
+    /// Why its mappings could not be read; the fields below are then empty.
+    pub unmeasurable: Option<String>,
+    /// `readlink /proc/PID/exe`, with a `" (deleted)"` suffix if the kernel added one.
+    pub exe: Option<PathBuf>,
+    /// Mode bits and capabilities of the executable.
+    pub exe_mode: Option<ExeMode>,
+    /// Its root directory.
+    pub root: Option<RootId>,
+    /// Its mappings.
+    pub mappings: Vec<Mapping>,
+    /// Lines of `maps` that could not be parsed, or were cut by the size limit.
+    pub bad_map_lines: usize,
+    /// Residency of every executable file mapping, by start address.
+    pub residency: HashMap<u64, Residency>,
+    /// Socket inodes among its open file descriptors.
+    pub sockets: Vec<u64>,
+    /// Inode of its network namespace (`/proc/PID/ns/net`).
+    pub netns: Option<u64>,
+    /// `Referenced` bytes of every executable file mapping since the previous
+    /// [`clear_refs`], by start address (read only when sampling; see [`crate::executed`]).
+    pub referenced: HashMap<u64, u64>,
+    /// Whether the referenced bits were cleared after reading them, starting a new sample.
+    pub cleared: bool,
+}
+
+/// Reads at most `max` bytes of a file (proc files report size 0, so the size is unknown
+/// until read).
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)?.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn is_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::NOENT.raw_os_error()
+        || code == rustix::io::Errno::SRCH.raw_os_error())
+}
+
+fn describe(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        "permission denied".to_owned()
+    } else {
+        e.to_string()
+    }
+}
+
+/// Whether the pid still names the process that started at `start_time`.
+pub fn same_process(pid: u32, start_time: u64, limits: &Limits) -> bool {
+    read_bounded(
+        &PathBuf::from(format!("/proc/{pid}/stat")),
+        limits.max_small_file,
+    )
+    .ok()
+    .and_then(|d| stat::parse(&d).ok())
+    .is_some_and(|s| s.start_time == start_time)
+}
+
+/// The pids in `/proc`, sorted.
+pub fn pids() -> io::Result<Vec<u32>> {
+    let mut out: Vec<u32> = std::fs::read_dir("/proc")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Reads one process. `page_size` is the system's page size.
+///
+/// With `sample`, also reads the `Referenced` bytes of the executable mappings from
+/// `/proc/PID/smaps` and then clears the referenced bits ([`clear_refs`]) so the next read
+/// measures the interval in between.
+pub fn read(
+    pid: u32,
+    limits: &Limits,
+    page_size: u64,
+    sample: bool,
+) -> Result<RawProcess, ReadError> {
+    let stat = read_stat(pid, limits)?;
+    read_with_stat(pid, stat, limits, page_size, sample)
+}
+
+/// Reads `/proc/PID/stat` alone: identity and CPU time, the cheap first step of a read.
+pub fn read_stat(pid: u32, limits: &Limits) -> Result<ProcStat, ReadError> {
+    let path = PathBuf::from(format!("/proc/{pid}/stat"));
+    let stat = match read_bounded(&path, limits.max_small_file) {
+        Ok(d) => stat::parse(&d).map_err(|e| ReadError::Other(e.to_string()))?,
+        Err(e) if is_gone(&e) => return Err(ReadError::Gone),
+        Err(e) => return Err(ReadError::Other(describe(&e))),
+    };
+    if stat.is_kernel_thread() {
+        return Err(ReadError::KernelThread);
+    }
+    Ok(stat)
+}
+
+/// The rest of [`read`], after [`read_stat`].
+pub fn read_with_stat(
+    pid: u32,
+    stat: ProcStat,
+    limits: &Limits,
+    page_size: u64,
+    sample: bool,
+) -> Result<RawProcess, ReadError> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let small = |name: &str| read_bounded(&dir.join(name), limits.max_small_file);
+    let status = small("status")
+        .map(|d| status::parse(&d))
+        .unwrap_or_default();
+    let cmdline = small("cmdline")
+        .map(|d| {
+            d.split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let container = small("cgroup").ok().and_then(|d| cgroup::container(&d));
+    let mut raw = RawProcess {
+        pid,
+        stat,
+        status,
+        cmdline,
+        container,
+        unmeasurable: None,
+        exe: None,
+        exe_mode: None,
+        root: None,
+        mappings: Vec::new(),
+        bad_map_lines: 0,
+        residency: HashMap::new(),
+        sockets: Vec::new(),
+        netns: None,
+        referenced: HashMap::new(),
+        cleared: false,
+    };
+    if raw.stat.state == b'Z' {
+        raw.unmeasurable = Some("zombie: exited, not yet reaped".to_owned());
+        return Ok(raw);
+    }
+    let maps_data = match read_bounded(&dir.join("maps"), limits.max_maps_bytes) {
+        Ok(d) => d,
+        Err(e) if is_gone(&e) => return Err(ReadError::Gone),
+        Err(e) => {
+            raw.unmeasurable = Some(describe(&e));
+            return Ok(raw);
+        }
+    };
+    let (mappings, mut bad) = maps::parse(&maps_data);
+    if maps_data.len() as u64 >= limits.max_maps_bytes {
+        bad += 1;
+    }
+    if mappings.is_empty() {
+        // Kernel threads have no mappings; so has a process that exited while we read.
+        raw.unmeasurable = Some("no mappings (kernel thread)".to_owned());
+        return Ok(raw);
+    }
+    raw.mappings = mappings;
+    raw.bad_map_lines = bad;
+    raw.exe = std::fs::read_link(dir.join("exe")).ok();
+    raw.exe_mode = std::fs::metadata(dir.join("exe")).ok().map(|m| ExeMode {
+        mode: m.mode(),
+        file_caps: has_file_caps(&dir.join("exe")),
+    });
+    raw.root = std::fs::metadata(dir.join("root")).ok().map(|m| RootId {
+        dev: m.dev(),
+        ino: m.ino(),
+        link: std::fs::read_link(dir.join("root")).unwrap_or_else(|_| PathBuf::from("/")),
+    });
+    if raw.root.is_none() {
+        raw.unmeasurable = Some("cannot read its root directory".to_owned());
+    }
+    raw.residency = residency(&dir, &raw.mappings, limits, page_size);
+    if sample {
+        if let Ok(d) = read_bounded(&dir.join("smaps"), limits.max_maps_bytes) {
+            let exec: std::collections::HashSet<u64> = raw
+                .mappings
+                .iter()
+                .filter(|m| m.exec)
+                .map(|m| m.start)
+                .collect();
+            raw.referenced = smaps_field(&d, b"Referenced:");
+            raw.referenced.retain(|start, _| exec.contains(start));
+        }
+        raw.cleared = clear_refs(pid).is_ok();
+    }
+    raw.sockets = sockets(&dir, limits.max_fds);
+    raw.netns = std::fs::metadata(dir.join("ns/net")).ok().map(|m| m.ino());
+    Ok(raw)
+}
+
+fn has_file_caps(path: &Path) -> bool {
+    let mut buf = [0u8; 64];
+    rustix::fs::getxattr(path, "security.capability", &mut buf[..]).is_ok_and(|n| n > 0)
+}
+
+/// Socket inodes among the process's descriptors.
+fn sockets(dir: &Path, max: usize) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(dir.join("fd")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.take(max).flatten() {
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let bytes = target.into_os_string().into_vec();
+        if let Some(inode) = bytes
+            .strip_prefix(b"socket:[")
+            .and_then(|r| r.strip_suffix(b"]"))
+            .and_then(|n| crate::parse_num(n, 10))
+        {
+            out.push(inode);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Residency of the executable file mappings: pagemap when readable, else smaps Rss.
+fn residency(
+    dir: &Path,
+    mappings: &[Mapping],
+    limits: &Limits,
+    page_size: u64,
+) -> HashMap<u64, Residency> {
+    let exec: Vec<&Mapping> = mappings
+        .iter()
+        .filter(|m| m.exec && matches!(m.target, Target::File { .. }))
+        .collect();
+    let mut out = HashMap::with_capacity(exec.len());
+    if exec.is_empty() {
+        return out;
+    }
+    match File::open(dir.join("pagemap")) {
+        Ok(pagemap) => {
+            for m in &exec {
+                out.insert(
+                    m.start,
+                    pages(&pagemap, m, limits, page_size).unwrap_or(Residency::Unreadable),
+                );
+            }
+        }
+        Err(_) => {
+            let rss = read_bounded(&dir.join("smaps"), limits.max_maps_bytes)
+                .map(|d| smaps_field(&d, b"Rss:"))
+                .unwrap_or_default();
+            for m in &exec {
+                let r = rss
+                    .get(&m.start)
+                    .map_or(Residency::Unreadable, |&b| Residency::Rss(b));
+                out.insert(m.start, r);
+            }
+        }
+    }
+    out
+}
+
+/// Present-or-swapped bits of the pages of one mapping. Bit 63 of a pagemap entry is
+/// "present", bit 62 "swapped" (a private page that was written and then swapped out: it was
+/// touched all the same).
+fn pages(pagemap: &File, m: &Mapping, limits: &Limits, page_size: u64) -> io::Result<Residency> {
+    const PRESENT_OR_SWAPPED: u64 = 3 << 62;
+    const CHUNK: u64 = 4096;
+    let count = m.len() / page_size;
+    if count > limits.max_pagemap_pages {
+        return Ok(Residency::Unreadable);
+    }
+    let mut bits = vec![0u64; usize::try_from(count.div_ceil(64)).unwrap_or(0)];
+    let mut buf = vec![0u8; usize::try_from(CHUNK.min(count) * 8).unwrap_or(0)];
+    let mut done = 0u64;
+    while done < count {
+        let n = CHUNK.min(count - done);
+        let bytes = &mut buf[..usize::try_from(n * 8).unwrap_or(0)];
+        let offset = (m.start / page_size + done) * 8;
+        pagemap.read_exact_at(bytes, offset)?;
+        for (i, entry) in bytes.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(entry);
+            if u64::from_ne_bytes(word) & PRESENT_OR_SWAPPED != 0 {
+                let page = done + i as u64;
+                if let Some(w) = bits.get_mut(usize::try_from(page / 64).unwrap_or(usize::MAX)) {
+                    *w |= 1 << (page % 64);
+                }
+            }
+        }
+        done += n;
+    }
+    Ok(Residency::Pages(bits))
+}
+
+/// Clears the accessed bits of the process's file-backed pages (`echo 3 >
+/// /proc/PID/clear_refs`), so that `Referenced` in `smaps` counts only pages touched after
+/// now. This changes no content and runs nothing in the target; it only makes its file pages
+/// look "not recently used" to reclaim until touched again, as the kernel's own LRU aging does.
+pub fn clear_refs(pid: u32) -> io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/clear_refs"))?
+        .write_all(b"3")
+}
+
+/// A `kB` field (`Rss:`, `Referenced:`) of every mapping in `/proc/PID/smaps`, in bytes, by
+/// start address.
+pub fn smaps_field(data: &[u8], field: &[u8]) -> HashMap<u64, u64> {
+    let mut out = HashMap::new();
+    let mut current = None;
+    for line in data.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(field) {
+            let kib = rest
+                .split(|b| b.is_ascii_whitespace())
+                .find(|f| !f.is_empty())
+                .and_then(|f| crate::parse_num(f, 10));
+            if let (Some(start), Some(kib)) = (current, kib) {
+                out.insert(start, kib.saturating_mul(1024));
+            }
+        } else if line.first().is_some_and(u8::is_ascii_hexdigit) {
+            // A mapping header line (field lines start with a capitalised name, which a hex
+            // digit test would also accept, so require the `start-end` shape).
+            if let Ok(m) = maps::parse_line(line) {
+                current = Some(m.start);
+            }
+        }
+    }
+    out
+}
+
+/// The path of an in-root file as it appears in `maps` of a process whose root is `root_link`
+/// as seen by us: strips the chroot directory. `None` when the path is outside that root (a
+/// file opened before `chroot`).
+pub fn in_root_path(path: &[u8], root_link: &Path) -> Option<PathBuf> {
+    let path = PathBuf::from(OsString::from_vec(path.to_vec()));
+    if root_link == Path::new("/") {
+        return Some(path);
+    }
+    path.strip_prefix(root_link)
+        .ok()
+        .map(|rest| Path::new("/").join(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn smaps_rss_by_start() {
+        let data = b"7f00-8f00 r-xp 00000000 08:01 12 /usr/lib/libz.so.1\n\
+Size:                 60 kB\nRss:                  16 kB\nPss:   8 kB\n\
+9000-a000 rw-p 00000000 00:00 0\nRss:  4 kB\n";
+        let rss = smaps_field(data, b"Rss:");
+        assert_eq!(rss.get(&0x7f00), Some(&(16 * 1024)));
+        assert_eq!(rss.get(&0x9000), Some(&4096));
+    }
+
+    #[test]
+    fn chroot_prefix_is_stripped() {
+        let root = Path::new("/tmp/r");
+        assert_eq!(
+            in_root_path(b"/tmp/r/usr/lib/libc.so.6", root),
+            Some(PathBuf::from("/usr/lib/libc.so.6"))
+        );
+        assert_eq!(in_root_path(b"/usr/lib/libc.so.6", root), None);
+        assert_eq!(in_root_path(b"/tmp/rx/a", root), None);
+        assert_eq!(
+            in_root_path(b"/usr/lib/x", Path::new("/")),
+            Some(PathBuf::from("/usr/lib/x"))
+        );
+    }
+
+    #[test]
+    fn residency_bits() {
+        let r = Residency::Pages(vec![0b101, 1]);
+        assert!(r.page(0) && !r.page(1) && r.page(2) && r.page(64) && !r.page(65));
+        assert!(!r.page(1 << 40));
+    }
+
+    #[test]
+    fn reads_itself() {
+        let page = rustix::param::page_size() as u64;
+        let me = read(std::process::id(), &Limits::default(), page, false).unwrap();
+        assert_eq!(me.pid, std::process::id());
+        assert!(me.unmeasurable.is_none(), "{:?}", me.unmeasurable);
+        assert!(!me.mappings.is_empty());
+        // Our own code is running: some executable page of our executable is resident.
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let resident = me
+            .mappings
+            .iter()
+            .filter(|m| m.exec && m.path() == Some(exe.as_os_str().as_encoded_bytes()))
+            .any(|m| {
+                (0..m.len() / page).any(|i| me.residency.get(&m.start).is_some_and(|r| r.page(i)))
+            });
+        assert!(resident);
+    }
+}

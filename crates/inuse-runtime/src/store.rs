@@ -1,0 +1,685 @@
+//! The observation store: runtime evidence accumulated over a window, in SQLite.
+//!
+//! One sweep sees only the processes alive at that instant; `inuse observe` sweeps
+//! repeatedly and keeps everything it ever saw here, so that a later `inuse scan` can say
+//! "during these 3 days, liblzma was loaded by sshd but never executed". The store is a
+//! library, not part of the command, because `inuse scan` reads it and `inuse trace` (uprobes)
+//! will write the function-level tier into it.
+//!
+//! Model: an observation *window* (start, end, sweeps) holds *evidence* per
+//! (root, package, file): the strongest level seen ([`Level`]), when first and last seen, in
+//! how many sweeps, and the *processes* (executable, user, container, listening sockets) that
+//! had it. Evidence is monotonic inside a window: levels only rise, first-seen only falls,
+//! nothing is deleted. `function_evidence` is the tier below a file (symbol, hits) that
+//! `inuse trace` fills; it is created now so that readers can rely on it.
+//!
+//! Durability: WAL journal, every sweep is one transaction, so a crash loses at most the sweep
+//! in flight and readers never see half a sweep. The schema version is `PRAGMA user_version`;
+//! a newer store than this code understands is refused rather than misread.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::executed::Executed;
+use std::collections::HashMap;
+
+use crate::sweep::{PackageRef, ProcessReport, Stale, Sweep};
+
+/// The schema version this code writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Evidence levels, ordered; stored as integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Mapped by a process.
+    Loaded = 1,
+    /// Only load-time code resident.
+    InitOnly = 2,
+    /// Code outside the load-time windows resident.
+    Executed = 3,
+    /// Named functions entered (uprobes; written by `inuse trace`).
+    Function = 4,
+}
+
+impl Level {
+    /// The level of an object's executed verdict.
+    pub fn of(executed: Executed) -> Level {
+        match executed {
+            Executed::Yes => Level::Executed,
+            Executed::InitOnly => Level::InitOnly,
+            Executed::None | Executed::Unknown => Level::Loaded,
+        }
+    }
+
+    /// From the stored integer.
+    pub fn from_i64(v: i64) -> Option<Level> {
+        Some(match v {
+            1 => Level::Loaded,
+            2 => Level::InitOnly,
+            3 => Level::Executed,
+            4 => Level::Function,
+            _ => return None,
+        })
+    }
+
+    /// The stable name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Loaded => "loaded",
+            Level::InitOnly => "init-only",
+            Level::Executed => "executed",
+            Level::Function => "function",
+        }
+    }
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("observation store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store was written by a newer inuse.
+    #[error(
+        "observation store has schema version {found}, this inuse understands up to {SCHEMA_VERSION}"
+    )]
+    NewerSchema {
+        /// The version found.
+        found: i64,
+    },
+}
+
+/// An observation window's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WindowId(pub i64);
+
+/// An observation window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Its id.
+    pub id: WindowId,
+    /// Host name it was taken on.
+    pub host: String,
+    /// Start, Unix seconds.
+    pub started_at: i64,
+    /// End, Unix seconds; `None` while running or after a crash (see `last_sweep_at`).
+    pub ended_at: Option<i64>,
+    /// Time of the last recorded sweep.
+    pub last_sweep_at: Option<i64>,
+    /// Sweeps recorded.
+    pub sweeps: i64,
+}
+
+/// One row of accumulated evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The window.
+    pub window: WindowId,
+    /// The root: `/`, a chroot directory, or `runtime:id` for a container.
+    pub root: String,
+    /// Path inside that root.
+    pub path: String,
+    /// Owning package name, if any.
+    pub package: Option<String>,
+    /// Its version.
+    pub version: Option<String>,
+    /// Strongest level.
+    pub level: Level,
+    /// Whether executed evidence was measurable at least once (else `loaded` means
+    /// "unmeasured", not "not executed").
+    pub measured: bool,
+    /// Staleness seen, if any.
+    pub stale: Option<String>,
+    /// Whether it was seen as an ELF object (rather than a data file).
+    pub elf: bool,
+    /// First seen, Unix seconds.
+    pub first_seen: i64,
+    /// Last seen, Unix seconds.
+    pub last_seen: i64,
+    /// Sweeps it was seen in.
+    pub sweeps_seen: i64,
+    /// Executables of the processes that had it.
+    pub exes: Vec<String>,
+}
+
+/// The observation store.
+pub struct Store {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE windows (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    last_sweep_at INTEGER,
+    sweeps INTEGER NOT NULL DEFAULT 0,
+    interval_ms INTEGER
+);
+CREATE TABLE roots (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+CREATE TABLE packages (
+    id INTEGER PRIMARY KEY,
+    manager TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    UNIQUE (manager, name, version, source_name)
+);
+-- package_id 0: owned by no package.
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    root_id INTEGER NOT NULL REFERENCES roots(id),
+    package_id INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    elf INTEGER NOT NULL,
+    UNIQUE (root_id, package_id, path)
+);
+CREATE TABLE evidence (
+    window_id INTEGER NOT NULL REFERENCES windows(id),
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    level INTEGER NOT NULL,
+    measured INTEGER NOT NULL,
+    stale TEXT,
+    dlopened INTEGER,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    sweeps_seen INTEGER NOT NULL,
+    PRIMARY KEY (window_id, file_id)
+);
+CREATE TABLE processes (
+    id INTEGER PRIMARY KEY,
+    window_id INTEGER NOT NULL REFERENCES windows(id),
+    exe TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    euid INTEGER NOT NULL,
+    container TEXT NOT NULL,
+    listening TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    UNIQUE (window_id, exe, uid, euid, container, listening)
+);
+CREATE TABLE evidence_processes (
+    window_id INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    process_id INTEGER NOT NULL REFERENCES processes(id),
+    level INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (window_id, file_id, process_id)
+);
+-- The function tier, written by `inuse trace` (uprobes): entries per symbol of a file.
+CREATE TABLE function_evidence (
+    window_id INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    symbol TEXT NOT NULL,
+    file_offset INTEGER NOT NULL,
+    hits INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (window_id, file_id, symbol)
+);
+CREATE INDEX evidence_file ON evidence(file_id);
+";
+
+fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A file in one sweep: (root key, package, path).
+type FileKey<'a> = (String, Option<&'a PackageRef>, &'a str);
+
+/// A process identity: (exe, uid, euid, container, listening as JSON).
+type Identity = (String, i64, i64, String, String);
+
+/// What one sweep says about one file, merged over its processes.
+#[derive(Debug, Clone, Copy)]
+struct FileEvidence {
+    elf: bool,
+    level: Level,
+    measured: bool,
+    stale: Option<Stale>,
+    dlopened: Option<bool>,
+}
+
+/// Merges a sweep per file and per (process identity, file).
+#[allow(clippy::type_complexity)]
+fn merge(
+    sweep: &Sweep,
+) -> (
+    HashMap<FileKey<'_>, FileEvidence>,
+    HashMap<Identity, HashMap<FileKey<'_>, Level>>,
+) {
+    let mut files: HashMap<FileKey<'_>, FileEvidence> = HashMap::new();
+    let mut identities: HashMap<Identity, HashMap<FileKey<'_>, Level>> = HashMap::new();
+    for p in sweep.processes.iter().filter(|p| p.unmeasurable.is_none()) {
+        let root = root_key(p);
+        let identity = (
+            p.exe.clone().unwrap_or_default(),
+            p.uid.map_or(-1, i64::from),
+            p.euid.map_or(-1, i64::from),
+            p.container
+                .as_ref()
+                .map(|c| format!("{}:{}", c.runtime, c.id))
+                .unwrap_or_default(),
+            serde_json::to_string(&p.listening).unwrap_or_default(),
+        );
+        let per_identity = identities.entry(identity).or_default();
+        let objects = p.objects.iter().map(|o| {
+            let ev = FileEvidence {
+                elf: true,
+                level: Level::of(o.executed),
+                measured: o.executed != Executed::Unknown,
+                stale: o.stale,
+                dlopened: o.dlopened,
+            };
+            ((root.clone(), o.package.as_ref(), o.path.as_str()), ev)
+        });
+        let plain = p.files.iter().map(|f| {
+            let ev = FileEvidence {
+                elf: false,
+                level: Level::Loaded,
+                measured: false,
+                stale: f.stale,
+                dlopened: None,
+            };
+            ((root.clone(), f.package.as_ref(), f.path.as_str()), ev)
+        });
+        for (key, ev) in objects.chain(plain) {
+            let level = per_identity.entry(key.clone()).or_insert(ev.level);
+            *level = (*level).max(ev.level);
+            files
+                .entry(key)
+                .and_modify(|e| {
+                    e.elf |= ev.elf;
+                    e.level = e.level.max(ev.level);
+                    e.measured |= ev.measured;
+                    e.stale = e.stale.or(ev.stale);
+                    e.dlopened = match (e.dlopened, ev.dlopened) {
+                        (Some(a), Some(b)) => Some(a || b),
+                        (a, b) => a.or(b),
+                    };
+                })
+                .or_insert(ev);
+        }
+    }
+    (files, identities)
+}
+
+/// The root key of a process in the store.
+pub fn root_key(p: &ProcessReport) -> String {
+    match (&p.container, &p.root) {
+        (Some(c), _) => format!("{}:{}", c.runtime, c.id),
+        (None, Some(r)) => r.clone(),
+        (None, None) => "?".to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        Store::init(conn)
+    }
+
+    /// A store in memory (tests).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL: a crash mid-sweep loses that sweep only; readers do not block the writer.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // Two processes may open a new store at once (an observer and a reader): decide and
+        // create under the write lock.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let created = match version {
+            0 => conn.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};")),
+            found if found > SCHEMA_VERSION => {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(StoreError::NewerSchema { found });
+            }
+            // Older versions would be migrated here, one step at a time.
+            _ => Ok(()),
+        };
+        if let Err(e) = created {
+            conn.execute_batch("ROLLBACK")?;
+            return Err(e.into());
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(Store { conn })
+    }
+
+    /// Opens a new window.
+    pub fn begin_window(
+        &mut self,
+        host: &str,
+        at: SystemTime,
+        interval_ms: Option<u64>,
+    ) -> Result<WindowId, StoreError> {
+        self.conn.execute(
+            "INSERT INTO windows (host, started_at, interval_ms) VALUES (?1, ?2, ?3)",
+            params![host, unix_seconds(at), interval_ms.map(|i| i as i64)],
+        )?;
+        Ok(WindowId(self.conn.last_insert_rowid()))
+    }
+
+    /// Closes a window.
+    pub fn end_window(&mut self, window: WindowId, at: SystemTime) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE windows SET ended_at = ?2 WHERE id = ?1",
+            params![window.0, unix_seconds(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Records one sweep, in one transaction.
+    pub fn record_sweep(
+        &mut self,
+        window: WindowId,
+        at: SystemTime,
+        sweep: &Sweep,
+    ) -> Result<(), StoreError> {
+        let now = unix_seconds(at);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE windows SET sweeps = sweeps + 1, last_sweep_at = ?2 WHERE id = ?1",
+            params![window.0, now],
+        )?;
+        {
+            let mut root_stmt = tx.prepare_cached(
+                "INSERT INTO roots (key) VALUES (?1) ON CONFLICT (key) DO UPDATE SET key = key
+                 RETURNING id",
+            )?;
+            let mut pkg_stmt = tx.prepare_cached(
+                "INSERT INTO packages (manager, name, version, source_name) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO UPDATE SET name = name RETURNING id",
+            )?;
+            let mut file_stmt = tx.prepare_cached(
+                "INSERT INTO files (root_id, package_id, path, elf) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO UPDATE SET elf = max(elf, excluded.elf) RETURNING id",
+            )?;
+            let mut proc_stmt = tx.prepare_cached(
+                "INSERT INTO processes (window_id, exe, uid, euid, container, listening,
+                                        first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                 ON CONFLICT DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+                 RETURNING id",
+            )?;
+            let mut ev_stmt = tx.prepare_cached(
+                "INSERT INTO evidence (window_id, file_id, level, measured, stale, dlopened,
+                                       first_seen, last_seen, sweeps_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)
+                 ON CONFLICT DO UPDATE SET
+                    level = max(level, excluded.level),
+                    measured = max(measured, excluded.measured),
+                    stale = coalesce(stale, excluded.stale),
+                    dlopened = max(coalesce(dlopened, 0), coalesce(excluded.dlopened, 0)),
+                    first_seen = min(first_seen, excluded.first_seen),
+                    last_seen = max(last_seen, excluded.last_seen),
+                    sweeps_seen = sweeps_seen + (last_seen < excluded.last_seen)",
+            )?;
+            let mut ep_stmt = tx.prepare_cached(
+                "INSERT INTO evidence_processes (window_id, file_id, process_id, level,
+                                                 first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT DO UPDATE SET level = max(level, excluded.level),
+                    last_seen = max(last_seen, excluded.last_seen)",
+            )?;
+            // Many processes share files and identities (a hundred workers of one server):
+            // merge within the sweep first, so the database sees each file and each
+            // (file, process identity) pair once.
+            let merged = merge(sweep);
+            let mut file_ids: HashMap<&FileKey<'_>, i64> = HashMap::with_capacity(merged.0.len());
+            for (key, ev) in &merged.0 {
+                let root_id: i64 = root_stmt.query_row(params![key.0], |r| r.get(0))?;
+                let package_id: i64 = match key.1 {
+                    Some(pk) => pkg_stmt.query_row(
+                        params![pk.manager, pk.name, pk.version, pk.source_name],
+                        |r| r.get(0),
+                    )?,
+                    None => 0,
+                };
+                let file_id: i64 = file_stmt
+                    .query_row(params![root_id, package_id, key.2, ev.elf], |r| r.get(0))?;
+                ev_stmt.execute(params![
+                    window.0,
+                    file_id,
+                    ev.level as i64,
+                    ev.measured,
+                    ev.stale.map(|s| s.as_str()),
+                    ev.dlopened,
+                    now
+                ])?;
+                file_ids.insert(key, file_id);
+            }
+            for (identity, files) in &merged.1 {
+                let process_id: i64 = proc_stmt.query_row(
+                    params![
+                        window.0, identity.0, identity.1, identity.2, identity.3, identity.4, now
+                    ],
+                    |r| r.get(0),
+                )?;
+                for (key, level) in files {
+                    if let Some(file_id) = file_ids.get(key) {
+                        ep_stmt.execute(params![
+                            window.0,
+                            file_id,
+                            process_id,
+                            *level as i64,
+                            now
+                        ])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// All windows, oldest first.
+    pub fn windows(&self) -> Result<Vec<Window>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, host, started_at, ended_at, last_sweep_at, sweeps FROM windows ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Window {
+                id: WindowId(r.get(0)?),
+                host: r.get(1)?,
+                started_at: r.get(2)?,
+                ended_at: r.get(3)?,
+                last_sweep_at: r.get(4)?,
+                sweeps: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The latest window, if any.
+    pub fn latest_window(&self) -> Result<Option<WindowId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(id) FROM windows", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .optional()?
+            .flatten()
+            .map(WindowId))
+    }
+
+    /// The evidence of a window (or of all windows), ordered by root and path.
+    pub fn evidence(&self, window: Option<WindowId>) -> Result<Vec<Evidence>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.window_id, r.key, f.path, p.name, p.version, e.level, e.measured, e.stale,
+                    f.elf, e.first_seen, e.last_seen, e.sweeps_seen,
+                    (SELECT group_concat(exe, char(10)) FROM (
+                        SELECT DISTINCT pr.exe FROM evidence_processes ep
+                        JOIN processes pr ON pr.id = ep.process_id
+                        WHERE ep.window_id = e.window_id AND ep.file_id = e.file_id
+                        ORDER BY pr.exe))
+             FROM evidence e
+             JOIN files f ON f.id = e.file_id
+             JOIN roots r ON r.id = f.root_id
+             LEFT JOIN packages p ON p.id = f.package_id
+             WHERE ?1 IS NULL OR e.window_id = ?1
+             ORDER BY e.window_id, r.key, f.path",
+        )?;
+        let rows = stmt.query_map(params![window.map(|w| w.0)], |r| {
+            let exes: Option<String> = r.get(12)?;
+            Ok(Evidence {
+                window: WindowId(r.get(0)?),
+                root: r.get(1)?,
+                path: r.get(2)?,
+                package: r.get(3)?,
+                version: r.get(4)?,
+                level: Level::from_i64(r.get(5)?).unwrap_or(Level::Loaded),
+                measured: r.get(6)?,
+                stale: r.get(7)?,
+                elf: r.get(8)?,
+                first_seen: r.get(9)?,
+                last_seen: r.get(10)?,
+                sweeps_seen: r.get(11)?,
+                exes: exes
+                    .map(|s| s.lines().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Where the observation store lives by default: `$INUSE_STORE`, else
+/// `/var/lib/inuse/observations.sqlite` as root, else
+/// `$XDG_DATA_HOME/inuse/observations.sqlite` (or `~/.local/share/inuse/...`).
+pub fn default_path() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    if let Some(p) = std::env::var_os("INUSE_STORE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    if rustix::process::geteuid().is_root() {
+        return Some(PathBuf::from("/var/lib/inuse/observations.sqlite"));
+    }
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|p| Path::new(p).is_absolute()) {
+        Some(d) => PathBuf::from(d),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".local/share")
+        }
+    };
+    Some(base.join("inuse/observations.sqlite"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sweep::{ObjectReport, PackageRef};
+
+    fn process(exe: &str, executed: Executed) -> ProcessReport {
+        ProcessReport {
+            pid: 1,
+            start_time: 1,
+            ppid: 0,
+            comm: "x".into(),
+            cmdline: vec![],
+            exe: Some(exe.into()),
+            uid: Some(0),
+            euid: Some(0),
+            cap_eff: None,
+            setid: None,
+            root: Some("/".into()),
+            container: None,
+            listening: vec!["tcp 0.0.0.0:22".into()],
+            objects: vec![ObjectReport {
+                path: "/usr/lib/libz.so.1".into(),
+                package: Some(PackageRef {
+                    name: "zlib1g".into(),
+                    version: "1:1.2.13".into(),
+                    source_name: "zlib".into(),
+                    manager: "dpkg",
+                }),
+                dlopened: Some(false),
+                executed,
+                stale: None,
+                dev: 1,
+                ino: 2,
+            }],
+            files: vec![],
+            unmeasurable: None,
+            executed_note: None,
+        }
+    }
+
+    fn sweep(processes: Vec<ProcessReport>) -> Sweep {
+        Sweep {
+            kernel: None,
+            processes,
+            missing: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn evidence_is_monotonic() {
+        let mut store = Store::in_memory().unwrap();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1000);
+        let w = store.begin_window("h", t0, Some(5000)).unwrap();
+        store
+            .record_sweep(w, t0, &sweep(vec![process("/usr/bin/a", Executed::Yes)]))
+            .unwrap();
+        // Later sweeps see less (init-only), then nothing: nothing is forgotten.
+        let t1 = t0 + Duration::from_secs(5);
+        store
+            .record_sweep(
+                w,
+                t1,
+                &sweep(vec![process("/usr/bin/b", Executed::InitOnly)]),
+            )
+            .unwrap();
+        store
+            .record_sweep(w, t1 + Duration::from_secs(5), &sweep(vec![]))
+            .unwrap();
+        store.end_window(w, t1 + Duration::from_secs(6)).unwrap();
+        let ev = store.evidence(Some(w)).unwrap();
+        assert_eq!(ev.len(), 1);
+        let e = &ev[0];
+        assert_eq!(e.level, Level::Executed);
+        assert_eq!((e.first_seen, e.last_seen, e.sweeps_seen), (1000, 1005, 2));
+        assert_eq!(e.package.as_deref(), Some("zlib1g"));
+        assert_eq!(e.exes, vec!["/usr/bin/a", "/usr/bin/b"]);
+        let windows = store.windows().unwrap();
+        assert_eq!(windows[0].sweeps, 3);
+        assert_eq!(windows[0].ended_at, Some(1011));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(conn);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::NewerSchema { found: 99 })
+        ));
+        // And a current one reopens.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .unwrap();
+        drop(conn);
+        assert!(Store::open(&path).is_ok());
+    }
+}

@@ -1,0 +1,788 @@
+//! One pass over the live processes: from raw `/proc` facts to per-process reports.
+//!
+//! A [`Sweeper`] keeps what is expensive and does not change between sweeps: per root (keyed
+//! by the device and inode of `/proc/PID/root`, so processes of one container share it) the
+//! opened [`Root`], its package inventory and file-owner index, the static dependency closure
+//! of each executable (keyed by the executable's device and inode) and owner lookups; per
+//! mapped file (device and inode) its load windows. `inuse ps` runs one sweep; `inuse observe`
+//! keeps the sweeper for its whole window, so a sweep after the first costs the `/proc` reads.
+//!
+//! A sweep reads the processes in parallel (pure `/proc` I/O), then analyses them in one
+//! thread with the caches. Processes that exit mid-read, or whose pid is reused (the start
+//! time changes), are dropped silently: a sweep never fails because of a race.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use inuse_ldso::{Options, Resolver};
+use inuse_pkgdb::{Inventory, OwnerIndex, Package, PackageId};
+use inuse_root::Root;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::Limits;
+pub use crate::cgroup::Container;
+use crate::executed::{self, ExecMapping, Executed, LoadWindows};
+use crate::kernel::{self, KernelReport};
+use crate::maps::{Mapping, Target};
+use crate::net::{self, Proto};
+use crate::process::{self, RawProcess, ReadError, Residency};
+
+/// A package, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PackageRef {
+    /// Binary package name.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// Source package name.
+    pub source_name: String,
+    /// The package manager (`dpkg`, `rpm`, `apk`, ...).
+    #[serde(skip)]
+    pub manager: &'static str,
+}
+
+impl From<&Package> for PackageRef {
+    fn from(p: &Package) -> Self {
+        PackageRef {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            source_name: p.source_name.clone(),
+            manager: p.manager.as_str(),
+        }
+    }
+}
+
+/// Why mapped code is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stale {
+    /// The mapped file was deleted.
+    Deleted,
+    /// Another file (device and inode) is at the path now: the code running is the old one.
+    Replaced,
+}
+
+impl Stale {
+    /// The stable name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stale::Deleted => "deleted",
+            Stale::Replaced => "replaced",
+        }
+    }
+}
+
+/// The privilege bits of the executable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SetId {
+    /// Set-user-ID bit.
+    pub setuid: bool,
+    /// Set-group-ID bit.
+    pub setgid: bool,
+    /// A `security.capability` extended attribute (file capabilities).
+    pub file_caps: bool,
+}
+
+/// A mapped ELF object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectReport {
+    /// Path inside the process's root.
+    pub path: String,
+    /// Owning package, resolved in the process's root.
+    pub package: Option<PackageRef>,
+    /// Not in the executable's static dependency closure; `null` when the closure is unknown
+    /// (deleted or unreadable executable).
+    pub dlopened: Option<bool>,
+    /// Evidence that its code ran.
+    pub executed: Executed,
+    /// Deleted or replaced since it was mapped.
+    pub stale: Option<Stale>,
+    /// Device of the mapped file.
+    #[serde(skip)]
+    pub dev: u64,
+    /// Inode of the mapped file.
+    #[serde(skip)]
+    pub ino: u64,
+}
+
+/// A mapped file that is not an ELF object (locale archive, font, jar, database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// Path inside the process's root.
+    pub path: String,
+    /// Owning package.
+    pub package: Option<PackageRef>,
+    /// Deleted or replaced since it was mapped.
+    pub stale: Option<Stale>,
+}
+
+/// One process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessReport {
+    /// Process id.
+    pub pid: u32,
+    /// Start time in clock ticks after boot: with the pid, identifies the process.
+    pub start_time: u64,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Command name.
+    pub comm: String,
+    /// Command line.
+    pub cmdline: Vec<String>,
+    /// Executable path as the kernel shows it (with `" (deleted)"` when deleted).
+    pub exe: Option<String>,
+    /// Real user id.
+    pub uid: Option<u32>,
+    /// Effective user id.
+    pub euid: Option<u32>,
+    /// Effective capabilities, hexadecimal as in `/proc/PID/status`.
+    pub cap_eff: Option<String>,
+    /// Set-ID bits and file capabilities of the executable.
+    pub setid: Option<SetId>,
+    /// The process's root: `/` when it is the host's, the chroot directory, or
+    /// `/proc/PID/root` for another mount namespace's.
+    pub root: Option<String>,
+    /// The container, from its cgroup.
+    pub container: Option<Container>,
+    /// Sockets it listens on.
+    pub listening: Vec<String>,
+    /// Mapped ELF objects, in address order.
+    pub objects: Vec<ObjectReport>,
+    /// Other mapped files.
+    pub files: Vec<FileReport>,
+    /// Why its mappings could not be read.
+    pub unmeasurable: Option<String>,
+    /// Why the executed evidence of all its objects is `unknown`, when a process-wide check
+    /// distrusts residency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executed_note: Option<String>,
+}
+
+/// The result of one sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep {
+    /// The running kernel against the host's installed kernels.
+    pub kernel: Option<KernelReport>,
+    /// Processes, by pid.
+    pub processes: Vec<ProcessReport>,
+    /// Pids asked for that do not exist.
+    #[serde(skip)]
+    pub missing: Vec<u32>,
+    /// Problems reading package databases, one line each.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// The static closure of one executable.
+#[derive(Debug, Default)]
+struct Closure {
+    paths: HashSet<PathBuf>,
+    ids: HashSet<(u64, u64)>,
+    /// File names and requested names of the objects and of the missing libraries: a stale
+    /// library (deleted, or replaced by a file the loader now resolves elsewhere) is matched
+    /// by name.
+    names: HashSet<Vec<u8>>,
+}
+
+/// Per-root state.
+struct RootCtx {
+    root: Root,
+    inventory: Inventory,
+    owners: OwnerIndex,
+    owner_cache: HashMap<PathBuf, Option<PackageId>>,
+    closures: HashMap<(u64, u64), Option<Arc<Closure>>>,
+}
+
+impl RootCtx {
+    fn open(dir: &Path) -> io::Result<RootCtx> {
+        let root = Root::open(dir)?;
+        let (inventory, owners) = Inventory::load_with_owners(&root);
+        Ok(RootCtx {
+            root,
+            inventory,
+            owners,
+            owner_cache: HashMap::new(),
+            closures: HashMap::new(),
+        })
+    }
+
+    fn package(&mut self, path: &Path) -> Option<PackageRef> {
+        let id = match self.owner_cache.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = self.owners.owner(&self.root, path);
+                self.owner_cache.insert(path.to_owned(), id);
+                id
+            }
+        };
+        id.and_then(|id| self.inventory.get(id))
+            .map(PackageRef::from)
+    }
+
+    fn closure(&mut self, exe: &Path, key: (u64, u64)) -> Option<Arc<Closure>> {
+        if let Some(c) = self.closures.get(&key) {
+            return c.clone();
+        }
+        let resolver = Resolver::new(&self.root, Options::default(), PathBuf::from("/"));
+        let closure = resolver.resolve(exe).ok().map(|r| {
+            let mut c = Closure::default();
+            c.paths.insert(r.input.clone());
+            if let Ok(real) = self.root.canonicalize(&r.input) {
+                c.paths.insert(real);
+            }
+            if let Ok(st) = self.root.stat(&r.input) {
+                c.ids.insert((st.dev, st.ino));
+            }
+            for m in &r.missing {
+                c.names.insert(m.name.clone());
+            }
+            for o in &r.objects {
+                c.names.insert(o.name.clone());
+                for p in [&o.path, &o.realpath] {
+                    if let Some(f) = p.file_name() {
+                        c.names.insert(f.as_bytes().to_vec());
+                    }
+                }
+                c.paths.insert(o.path.clone());
+                c.paths.insert(o.realpath.clone());
+                c.ids.insert((o.dev, o.ino));
+            }
+            Arc::new(c)
+        });
+        self.closures.insert(key, closure.clone());
+        closure
+    }
+}
+
+/// Runs sweeps, keeping caches between them.
+pub struct Sweeper {
+    limits: Limits,
+    page_size: u64,
+    fault_around: u64,
+    host: (u64, u64),
+    roots: HashMap<(u64, u64), Option<RootCtx>>,
+    windows: HashMap<(u64, u64), Option<Arc<LoadWindows>>>,
+    warnings: Vec<String>,
+    sampling: bool,
+    /// Per process (pid, start time): the executable mappings (start, dev, inode) present
+    /// when its referenced bits were last cleared.
+    cleared: HashMap<(u32, u64), MappingSet>,
+    /// Per process (pid, start time), when sampling: its CPU time (utime + stime) and report
+    /// at the last full read.
+    previous: HashMap<(u32, u64), Previous>,
+}
+
+/// What the parallel read phase found for one pid.
+enum Read {
+    /// Read in full.
+    Full(Box<RawProcess>),
+    /// Used no CPU since its last full read: it cannot have mapped, touched or executed
+    /// anything new, so its last report stands and its referenced bits keep accumulating.
+    Unchanged(u32, u64),
+    /// Could not be read.
+    Failed(u32, ReadError),
+}
+
+/// A process's CPU time, report and root key at its last full read.
+type Previous = (u64, ProcessReport, Option<(u64, u64)>);
+
+/// A file as one root sees it: (root, device, inode, marked deleted, path).
+type StaleKey = ((u64, u64), u64, u64, bool, PathBuf);
+
+/// Executable mappings as (start, device, inode).
+type MappingSet = HashSet<(u64, u64, u64)>;
+
+impl Sweeper {
+    /// A sweeper with the given limits.
+    pub fn new(limits: Limits) -> io::Result<Sweeper> {
+        let host = std::fs::metadata("/")?;
+        Ok(Sweeper {
+            limits,
+            page_size: rustix::param::page_size() as u64,
+            fault_around: executed::fault_around_bytes(),
+            host: (host.dev(), host.ino()),
+            roots: HashMap::new(),
+            windows: HashMap::new(),
+            warnings: Vec::new(),
+            sampling: false,
+            cleared: HashMap::new(),
+            previous: HashMap::new(),
+        })
+    }
+
+    /// Turns interval sampling on: every sweep then reads which executable pages each
+    /// process touched since the previous sweep (`Referenced` after `clear_refs`) and starts
+    /// a new interval. Execution inside an interval is proof at page granularity, free of
+    /// fault-around; the first sweep only starts the interval.
+    pub fn set_sampling(&mut self, on: bool) {
+        self.sampling = on;
+    }
+
+    /// The fault-around size the executed evidence assumes.
+    pub fn fault_around(&self) -> u64 {
+        self.fault_around
+    }
+
+    /// Sweeps the given pids, or every process when `pids` is `None`.
+    pub fn sweep(&mut self, pids: Option<&[u32]>) -> Sweep {
+        let all;
+        let pids = match pids {
+            Some(p) => p,
+            None => {
+                all = process::pids().unwrap_or_default();
+                &all
+            }
+        };
+        let (limits, page_size, sampling) = (self.limits, self.page_size, self.sampling);
+        let previous_reports = &self.previous;
+        let raw: Vec<Read> = pids
+            .par_iter()
+            .map(|&pid| {
+                let stat = match process::read_stat(pid, &limits) {
+                    Ok(stat) => stat,
+                    Err(e) => return Read::Failed(pid, e),
+                };
+                let key = (pid, stat.start_time);
+                let cpu = stat.utime + stat.stime;
+                if sampling
+                    && previous_reports
+                        .get(&key)
+                        .is_some_and(|(c, _, _)| *c == cpu)
+                {
+                    return Read::Unchanged(pid, stat.start_time);
+                }
+                match process::read_with_stat(pid, stat, &limits, page_size, sampling) {
+                    Ok(raw) => Read::Full(Box::new(raw)),
+                    Err(e) => Read::Failed(pid, e),
+                }
+            })
+            .collect();
+        let mut cleared = HashMap::new();
+        for read in &raw {
+            match read {
+                Read::Full(raw) if raw.cleared => {
+                    let set: MappingSet = raw
+                        .mappings
+                        .iter()
+                        .filter(|m| m.exec)
+                        .map(|m| (m.start, m.dev, m.inode))
+                        .collect();
+                    cleared.insert((raw.pid, raw.stat.start_time), set);
+                }
+                // Not cleared this time: the interval started at the last clear goes on.
+                &Read::Unchanged(pid, start) => {
+                    if let Some(set) = self.cleared.remove(&(pid, start)) {
+                        cleared.insert((pid, start), set);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let previous = std::mem::replace(&mut self.cleared, cleared);
+        let mut last = std::mem::take(&mut self.previous);
+        let mut listeners: HashMap<u64, HashMap<u64, String>> = HashMap::new();
+        let mut stale_cache = HashMap::new();
+        let mut processes = Vec::with_capacity(raw.len());
+        let mut missing = Vec::new();
+        for read in raw {
+            match read {
+                Read::Full(raw) => {
+                    let key = (raw.pid, raw.stat.start_time);
+                    let sampled = previous.get(&key);
+                    if let Some(report) =
+                        self.analyse(&raw, sampled, &mut listeners, &mut stale_cache)
+                    {
+                        if sampling {
+                            let cpu = raw.stat.utime + raw.stat.stime;
+                            let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
+                            self.previous.insert(key, (cpu, report.clone(), root));
+                        }
+                        processes.push(report);
+                    }
+                }
+                Read::Unchanged(pid, start) => {
+                    if let Some(mut entry) = last.remove(&(pid, start)) {
+                        // Its files can be replaced or deleted while it sleeps: check again.
+                        if let Some(root) = entry.2 {
+                            self.recheck_stale(pid, root, &mut entry.1, &mut stale_cache);
+                        }
+                        processes.push(entry.1.clone());
+                        self.previous.insert((pid, start), entry);
+                    }
+                }
+                Read::Failed(pid, ReadError::Gone) => missing.push(pid),
+                Read::Failed(_, ReadError::KernelThread) => {}
+                Read::Failed(pid, ReadError::Other(e)) => processes.push(ProcessReport {
+                    pid,
+                    start_time: 0,
+                    ppid: 0,
+                    comm: String::new(),
+                    cmdline: Vec::new(),
+                    exe: None,
+                    uid: None,
+                    euid: None,
+                    cap_eff: None,
+                    setid: None,
+                    root: None,
+                    container: None,
+                    listening: Vec::new(),
+                    objects: Vec::new(),
+                    files: Vec::new(),
+                    unmeasurable: Some(e),
+                    executed_note: None,
+                }),
+            }
+        }
+        let kernel = root_ctx(
+            &mut self.roots,
+            &mut self.warnings,
+            self.host,
+            Path::new("/"),
+        )
+        .and_then(|ctx| kernel::report(&ctx.root, &ctx.inventory, &ctx.owners));
+        Sweep {
+            kernel,
+            processes,
+            missing,
+            warnings: std::mem::take(&mut self.warnings),
+        }
+    }
+
+    fn analyse(
+        &mut self,
+        raw: &RawProcess,
+        sampled: Option<&MappingSet>,
+        listeners: &mut HashMap<u64, HashMap<u64, String>>,
+        stale_cache: &mut HashMap<StaleKey, Option<Stale>>,
+    ) -> Option<ProcessReport> {
+        let pid = raw.pid;
+        let mut report = ProcessReport {
+            pid,
+            start_time: raw.stat.start_time,
+            ppid: raw.stat.ppid,
+            comm: raw.stat.comm.clone(),
+            cmdline: raw.cmdline.clone(),
+            exe: raw.exe.as_ref().map(|e| e.to_string_lossy().into_owned()),
+            uid: raw.status.uid,
+            euid: raw.status.euid,
+            cap_eff: raw.status.cap_eff.map(|c| format!("{c:016x}")),
+            setid: raw.exe_mode.map(|m| SetId {
+                setuid: m.mode & 0o4000 != 0,
+                setgid: m.mode & 0o2000 != 0,
+                file_caps: m.file_caps,
+            }),
+            root: None,
+            container: raw.container.clone(),
+            listening: Vec::new(),
+            objects: Vec::new(),
+            files: Vec::new(),
+            unmeasurable: raw.unmeasurable.clone(),
+            executed_note: None,
+        };
+        let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
+            return Some(report);
+        };
+        let key = (root_id.dev, root_id.ino);
+        let is_host = key == self.host;
+        // Paths in maps are relative to *our* root; a chroot's appear under its directory.
+        let prefix = if is_host {
+            PathBuf::from("/")
+        } else {
+            root_id.link.clone()
+        };
+        report.root = Some(if is_host {
+            "/".to_owned()
+        } else if root_id.link != Path::new("/") {
+            root_id.link.to_string_lossy().into_owned()
+        } else {
+            format!("/proc/{pid}/root")
+        });
+        report.listening = self.listening(raw, listeners);
+
+        let root_dir = if is_host {
+            PathBuf::from("/")
+        } else {
+            PathBuf::from(format!("/proc/{pid}/root"))
+        };
+        let (fault_around, page_size) = (self.fault_around, self.page_size);
+        // Group the file mappings by file, in address order of first appearance.
+        let mut order: Vec<(u64, u64, &[u8], bool)> = Vec::new();
+        let mut groups: HashMap<(u64, u64), Vec<&Mapping>> = HashMap::new();
+        for m in &raw.mappings {
+            if let Target::File { path, deleted } = &m.target {
+                let entry = groups.entry((m.dev, m.inode)).or_default();
+                if entry.is_empty() {
+                    order.push((m.dev, m.inode, path, *deleted));
+                }
+                entry.push(m);
+            }
+        }
+        // Load windows of files not seen before; done before borrowing the root context.
+        for &(dev, ino, path, _) in &order {
+            if self.windows.contains_key(&(dev, ino)) {
+                continue;
+            }
+            let first = groups[&(dev, ino)][0];
+            let windows = open_mapped(pid, first, &root_dir, &prefix, path)
+                .map(|f| LoadWindows::read(&f).ok().map(Arc::new));
+            if let Some(w) = windows {
+                self.windows.insert((dev, ino), w);
+            }
+        }
+        let exe_key = raw.exe.as_ref().and_then(|exe| {
+            let exe_bytes = exe.as_os_str().as_bytes();
+            order
+                .iter()
+                .find(|&&(_, _, p, deleted)| {
+                    p == exe_bytes || (deleted && exe_bytes.strip_suffix(b" (deleted)") == Some(p))
+                })
+                .map(|&(dev, ino, p, deleted)| (dev, ino, p, deleted))
+        });
+        // Process-wide distrust of residency.
+        if raw.status.vm_lck_kib.is_some_and(|k| k > 0) {
+            report.executed_note =
+                Some("memory is locked (mlock): residency says nothing about execution".into());
+        } else if let Some((dev, ino, _, _)) = exe_key {
+            let exe_maps: Vec<&&Mapping> = groups[&(dev, ino)].iter().filter(|m| m.exec).collect();
+            let all_pages = !exe_maps.is_empty()
+                && exe_maps
+                    .iter()
+                    .all(|m| matches!(raw.residency.get(&m.start), Some(Residency::Pages(_))));
+            let none_resident = exe_maps.iter().all(|m| {
+                raw.residency
+                    .get(&m.start)
+                    .is_some_and(|r| (0..m.len() / page_size).all(|i| !r.page(i)))
+            });
+            if all_pages && none_resident {
+                report.executed_note = Some(
+                    "no page of the running executable is resident (reclaimed?): residency \
+                     cannot be trusted"
+                        .into(),
+                );
+            }
+        }
+        let windows = &self.windows;
+        let ctx = root_ctx(&mut self.roots, &mut self.warnings, key, &root_dir)?;
+        let closure = exe_key.and_then(|(dev, ino, p, deleted)| {
+            if deleted {
+                return None;
+            }
+            let inner = process::in_root_path(p, &prefix)?;
+            ctx.closure(&inner, (dev, ino))
+        });
+        for (dev, ino, path, deleted_flag) in order {
+            let maps = &groups[&(dev, ino)];
+            let inner = process::in_root_path(path, &prefix)
+                .unwrap_or_else(|| PathBuf::from(OsStr::from_bytes(path)));
+            let shown = inner.to_string_lossy().into_owned();
+            // One check per file and root per sweep, however many processes map it.
+            let stale = *stale_cache
+                .entry((key, dev, ino, deleted_flag, inner.clone()))
+                .or_insert_with(|| stale(ctx, &root_dir, &inner, dev, ino, deleted_flag));
+            let package = ctx.package(&inner);
+            let win = windows.get(&(dev, ino)).cloned().flatten();
+            let has_exec = maps.iter().any(|m| m.exec);
+            // Not ELF (or unreadable and never executable): a plain mapped file.
+            let is_object =
+                win.is_some() || (has_exec && !matches!(windows.get(&(dev, ino)), Some(None)));
+            if !is_object {
+                report.files.push(FileReport {
+                    path: shown,
+                    package,
+                    stale,
+                });
+                continue;
+            }
+            let executed = match (&win, &report.executed_note) {
+                (_, Some(_)) | (None, _) => Executed::Unknown,
+                (Some(w), None) => {
+                    let exec: Vec<ExecMapping<'_>> = maps
+                        .iter()
+                        .filter(|m| m.exec)
+                        .map(|m| ExecMapping {
+                            mapping: m,
+                            residency: raw
+                                .residency
+                                .get(&m.start)
+                                .unwrap_or(&Residency::Unreadable),
+                            referenced: sampled
+                                .filter(|s| s.contains(&(m.start, m.dev, m.inode)))
+                                .and_then(|_| raw.referenced.get(&m.start).copied()),
+                        })
+                        .collect();
+                    executed::classify(&exec, w, fault_around, page_size)
+                }
+            };
+            let dlopened = closure
+                .as_ref()
+                .map(|c| !(c.ids.contains(&(dev, ino)) || c.paths.contains(&inner)));
+            report.objects.push(ObjectReport {
+                path: shown,
+                package,
+                dlopened,
+                executed,
+                stale,
+                dev,
+                ino,
+            });
+        }
+        // Drop the report if the pid now names another process: everything above may mix two.
+        if !process::same_process(pid, raw.stat.start_time, &self.limits) {
+            return None;
+        }
+        Some(report)
+    }
+
+    /// Re-evaluates `stale` of a reused report. The kernel's deleted mark is not re-read, so
+    /// a path that vanished counts as deleted.
+    fn recheck_stale(
+        &mut self,
+        pid: u32,
+        root: (u64, u64),
+        report: &mut ProcessReport,
+        cache: &mut HashMap<StaleKey, Option<Stale>>,
+    ) {
+        let root_dir = if root == self.host {
+            PathBuf::from("/")
+        } else {
+            PathBuf::from(format!("/proc/{pid}/root"))
+        };
+        let Some(ctx) = root_ctx(&mut self.roots, &mut self.warnings, root, &root_dir) else {
+            return;
+        };
+        for o in &mut report.objects {
+            let inner = PathBuf::from(&o.path);
+            o.stale = *cache
+                .entry((root, o.dev, o.ino, true, inner.clone()))
+                .or_insert_with(|| stale(ctx, &root_dir, &inner, o.dev, o.ino, true));
+        }
+    }
+
+    /// The listening sockets among the process's descriptors, from its network namespace's
+    /// tables (read once per namespace per sweep).
+    fn listening(
+        &self,
+        raw: &RawProcess,
+        cache: &mut HashMap<u64, HashMap<u64, String>>,
+    ) -> Vec<String> {
+        if raw.sockets.is_empty() {
+            return Vec::new();
+        }
+        let Some(ns) = raw.netns else {
+            return Vec::new();
+        };
+        let table = cache.entry(ns).or_insert_with(|| {
+            let dir = PathBuf::from(format!("/proc/{}/net", raw.pid));
+            let mut table = HashMap::new();
+            let max = self.limits.max_net_table;
+            for proto in Proto::ALL {
+                if let Ok(d) = process::read_bounded(&dir.join(proto.as_str()), max) {
+                    for l in net::parse_inet(&d, proto) {
+                        table.insert(l.inode, l.describe);
+                    }
+                }
+            }
+            if let Ok(d) = process::read_bounded(&dir.join("unix"), max) {
+                for l in net::parse_unix(&d) {
+                    table.insert(l.inode, l.describe);
+                }
+            }
+            table
+        });
+        let mut out: Vec<String> = raw
+            .sockets
+            .iter()
+            .filter_map(|i| table.get(i).cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Forgets the per-root package data (call when package databases may have changed).
+    pub fn forget_packages(&mut self) {
+        self.roots.clear();
+    }
+}
+
+/// The context of one root, opened (and its package databases loaded) on first use.
+fn root_ctx<'a>(
+    roots: &'a mut HashMap<(u64, u64), Option<RootCtx>>,
+    warnings: &mut Vec<String>,
+    key: (u64, u64),
+    dir: &Path,
+) -> Option<&'a mut RootCtx> {
+    roots
+        .entry(key)
+        .or_insert_with(|| match RootCtx::open(dir) {
+            Ok(ctx) => {
+                warnings.extend(
+                    ctx.inventory
+                        .problems
+                        .iter()
+                        .map(|p| format!("{}: {p}", dir.display())),
+                );
+                Some(ctx)
+            }
+            Err(e) => {
+                warnings.push(format!("cannot open root {}: {e}", dir.display()));
+                None
+            }
+        })
+        .as_mut()
+}
+
+/// Opens the file a mapping maps: through `/proc/PID/map_files` (the very file, even deleted
+/// or replaced; needs `CAP_SYS_ADMIN`), else through the root by path when that path still
+/// leads to the same inode. `None` when neither works.
+fn open_mapped(
+    pid: u32,
+    m: &Mapping,
+    root_dir: &Path,
+    prefix: &Path,
+    path: &[u8],
+) -> Option<std::fs::File> {
+    let link = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
+    if let Ok(f) = std::fs::File::open(&link) {
+        return Some(f);
+    }
+    let inner = process::in_root_path(path, prefix)?;
+    let root = Root::open(root_dir).ok()?;
+    let (file, st) = root.open_file(&inner).ok()?;
+    (st.ino == m.inode).then_some(file)
+}
+
+/// `Replaced` when the path now leads to another file (an upgrade renames the new file over
+/// the old one, which the kernel then also marks deleted), `Deleted` when the kernel marks
+/// the mapping deleted and nothing is at the path any more.
+fn stale(
+    ctx: &RootCtx,
+    root_dir: &Path,
+    inner: &Path,
+    dev: u64,
+    ino: u64,
+    deleted_flag: bool,
+) -> Option<Stale> {
+    match ctx.root.stat(inner) {
+        // A file really named "x (deleted)" is still there: not stale.
+        Ok(st) if st.ino == ino && (st.dev == dev || on_overlay(root_dir, inner)) => None,
+        Ok(_) => Some(Stale::Replaced),
+        Err(_) if deleted_flag => Some(Stale::Deleted),
+        // The path is gone without the kernel saying deleted: renamed away, or a directory
+        // of it is unreadable. Not claimed stale.
+        Err(_) => None,
+    }
+}
+
+/// overlayfs reports its own device for files whose mappings show the underlying one.
+fn on_overlay(root_dir: &Path, inner: &Path) -> bool {
+    const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+    let host = root_dir.join(inner.strip_prefix("/").unwrap_or(inner));
+    rustix::fs::statfs(&host).is_ok_and(|s| s.f_type as u64 == OVERLAYFS_SUPER_MAGIC)
+}

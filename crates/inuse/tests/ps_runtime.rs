@@ -1,0 +1,413 @@
+//! `inuse ps` against real processes: a real sshd, python loading a library with ctypes,
+//! libraries replaced and deleted under a running program, a chroot with its own package
+//! database, executed versus merely linked code, and an unprivileged caller.
+//!
+//! The oracle is the kernel itself: `/proc/PID/maps` as read by the test, the files' own ELF
+//! magic, and what the test did to the files. Nothing here hard-codes a result that inuse
+//! could produce without looking.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use inuse_testkit::{
+    CBuild, FakeRoot, Inuse, InuseOutput, LiveProcess, Skip, clean_command, free_tcp_port, or_skip,
+    require_root, require_tool,
+};
+use serde_json::Value;
+
+const READY: Duration = Duration::from_secs(20);
+
+fn inuse() -> Inuse {
+    Inuse::new(env!("CARGO_BIN_EXE_inuse"))
+}
+
+/// Runs `inuse ps --format json PID...` and returns the run and the decoded document.
+fn ps_json(pids: &[u32]) -> (InuseOutput, Value) {
+    ps_json_with(&[], pids)
+}
+
+fn ps_json_with(extra: &[&str], pids: &[u32]) -> (InuseOutput, Value) {
+    let mut args = vec!["ps".to_owned(), "--format".into(), "json".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(pids.iter().map(u32::to_string));
+    let out = inuse().run(&args);
+    assert!(
+        matches!(out.code, Some(0 | 1)),
+        "inuse ps failed:\n{}",
+        out.describe()
+    );
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", out.describe()));
+    (out, doc)
+}
+
+fn process(doc: &Value, pid: u32) -> &Value {
+    doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .unwrap_or_else(|| panic!("pid {pid} not in {doc:#}"))
+}
+
+/// The object whose path's file name starts with `prefix`.
+fn object<'a>(p: &'a Value, prefix: &str) -> &'a Value {
+    p["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            Path::new(o["path"].as_str().unwrap())
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no object {prefix}* in {p:#}"))
+}
+
+fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
+}
+
+/// The ELF files of `/proc/PID/maps`, read by the test itself.
+fn maps_elf_files(pid: u32) -> BTreeSet<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5).map(|_| l))
+        .filter_map(|l| l.find('/').map(|i| l[i..].to_owned()))
+        .filter(|p| is_elf(Path::new(p)))
+        .collect()
+}
+
+fn need_root() -> Result<(), Skip> {
+    require_root()
+}
+
+#[test]
+fn sshd_objects_packages_and_listening_socket() {
+    or_skip!(need_root());
+    let sshd = PathBuf::from("/usr/sbin/sshd");
+    if !sshd.exists() {
+        Skip::new("/usr/sbin/sshd is not installed (openssh-server)").report();
+        return;
+    }
+    let keygen = or_skip!(require_tool("ssh-keygen"));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("hostkey");
+    let made = Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let port = free_tcp_port();
+    let mut daemon = LiveProcess::spawn(&mut clean_command(
+        &sshd,
+        [
+            "-D".to_owned(),
+            "-p".into(),
+            port.to_string(),
+            "-o".into(),
+            "ListenAddress=127.0.0.1".into(),
+            "-f".into(),
+            "/dev/null".into(),
+            "-h".into(),
+            key.to_string_lossy().into_owned(),
+        ],
+    ));
+    daemon.wait_for_tcp_listen(READY, port);
+    let pid = daemon.pid();
+
+    let (_, doc) = ps_json(&[pid]);
+    let p = process(&doc, pid);
+    assert_eq!(p["exe"], "/usr/sbin/sshd");
+    assert!(p["unmeasurable"].is_null(), "{p:#}");
+    // Objects are exactly the ELF files the kernel shows mapped.
+    let reported: BTreeSet<String> = p["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reported, maps_elf_files(pid));
+    let lzma = object(p, "liblzma.so");
+    assert_eq!(lzma["package"]["name"], "liblzma5", "{lzma:#}");
+    assert_eq!(lzma["package"]["source_name"], "xz-utils", "{lzma:#}");
+    assert_eq!(lzma["dlopened"], false);
+    assert_eq!(object(p, "sshd")["package"]["name"], "openssh-server");
+    let listening: Vec<&str> = p["listening"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        listening.contains(&format!("tcp 127.0.0.1:{port}").as_str()),
+        "{listening:?}"
+    );
+    assert_eq!(p["uid"], 0);
+    assert_eq!(p["root"], "/");
+    assert!(p["container"].is_null());
+}
+
+#[test]
+fn python_ctypes_load_is_dlopened() {
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        Skip::new("/usr/bin/python3 is not installed").report();
+        return;
+    }
+    let mut py = LiveProcess::spawn(&mut clean_command(
+        python,
+        [
+            "-c",
+            "import ctypes, time; ctypes.CDLL('libbz2.so.1.0'); print('ok', flush=True); \
+             time.sleep(120)",
+        ],
+    ));
+    py.wait_for_maps(READY, |m| m.contains("/libbz2.so"));
+    let (_, doc) = ps_json(&[py.pid()]);
+    let p = process(&doc, py.pid());
+    assert_eq!(object(p, "libbz2.so")["dlopened"], true, "{p:#}");
+    assert_eq!(object(p, "libc.so")["dlopened"], false, "{p:#}");
+    assert_eq!(object(p, "ld-linux")["dlopened"], false, "{p:#}");
+    // The interpreter's own executable is the root of the closure.
+    assert_eq!(object(p, "python3")["dlopened"], false, "{p:#}");
+}
+
+#[test]
+fn replaced_and_deleted_libraries_are_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let old = or_skip!(
+        CBuild::new(d)
+            .source("int old_f(void) { return 1; }")
+            .shared("libold.so")
+            .soname("libold.so")
+            .build()
+    );
+    let gone = or_skip!(
+        CBuild::new(d)
+            .source("int gone_f(void) { return 2; }")
+            .shared("libgone.so")
+            .soname("libgone.so")
+            .build()
+    );
+    let exe = or_skip!(
+        CBuild::new(d)
+            .source(
+                "#include <unistd.h>\nint old_f(void); int gone_f(void);\n\
+                 int main(void) { int s = old_f() + gone_f(); for (;;) pause(); return s; }"
+            )
+            .needed_lib(&old)
+            .needed_lib(&gone)
+            .rpath("$ORIGIN")
+            .executable("stale")
+            .build()
+    );
+    let mut prog = LiveProcess::spawn(&mut clean_command(&exe, Vec::<String>::new()));
+    prog.wait_for_mapped(READY, "/libgone.so");
+    // Replace libold.so the way package managers do: a new file renamed over it.
+    let fresh = d.join("libold.so.new");
+    std::fs::copy(&old, &fresh).unwrap();
+    std::fs::rename(&fresh, &old).unwrap();
+    std::fs::remove_file(&gone).unwrap();
+
+    let (out, doc) = ps_json(&[prog.pid()]);
+    assert_eq!(
+        out.code,
+        Some(1),
+        "stale code is a finding:\n{}",
+        out.describe()
+    );
+    let p = process(&doc, prog.pid());
+    let old_obj = object(p, "libold.so");
+    assert_eq!(old_obj["stale"], "replaced", "{p:#}");
+    assert_eq!(old_obj["path"], old.to_str().unwrap());
+    let gone_obj = object(p, "libgone.so");
+    assert_eq!(gone_obj["stale"], "deleted", "{p:#}");
+    assert_eq!(gone_obj["path"], gone.to_str().unwrap());
+    assert!(object(p, "libc.so")["stale"].is_null());
+    assert!(object(p, "stale")["stale"].is_null());
+}
+
+#[test]
+fn chrooted_process_uses_its_own_package_database() {
+    or_skip!(need_root());
+    let unshare = or_skip!(require_tool("unshare"));
+    or_skip!(require_tool("chroot"));
+    let mut root = FakeRoot::new();
+    or_skip!(root.merged_usr().host_glibc());
+    let build = tempfile::tempdir().unwrap();
+    let waiter = or_skip!(
+        CBuild::new(build.path())
+            .source("#include <unistd.h>\nint main(void) { for (;;) pause(); }")
+            .executable("waiter")
+            .build()
+    );
+    root.copy(&waiter, "/usr/bin/waiter");
+    std::fs::set_permissions(
+        root.host_path("/usr/bin/waiter"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    // A version no host has, so the attribution cannot come from the host's database.
+    root.write(
+        "/var/lib/dpkg/status",
+        "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\n\
+         Multi-Arch: same\nSource: glibc\nVersion: 9.99-inuse1\nDescription: test libc\n\n\
+         Package: waiter\nStatus: install ok installed\nArchitecture: amd64\n\
+         Version: 1.0-1\nDescription: test program\n\n",
+    )
+    .write(
+        "/var/lib/dpkg/info/libc6:amd64.list",
+        "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n\
+         /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n",
+    )
+    .write("/var/lib/dpkg/info/waiter.list", "/usr/bin/waiter\n");
+
+    let root_dir = std::fs::canonicalize(root.path()).unwrap();
+    let mut chrooted = LiveProcess::spawn(&mut clean_command(
+        unshare,
+        [
+            "-m".as_ref(),
+            "chroot".as_ref(),
+            root_dir.as_os_str(),
+            "/usr/bin/waiter".as_ref(),
+        ],
+    ));
+    chrooted.wait_for_mapped(READY, "/libc.so.6");
+    let (_, doc) = ps_json(&[chrooted.pid()]);
+    let p = process(&doc, chrooted.pid());
+    assert_eq!(p["root"], root_dir.to_str().unwrap(), "{p:#}");
+    let libc = object(p, "libc.so.6");
+    assert_eq!(libc["path"], "/usr/lib/x86_64-linux-gnu/libc.so.6", "{p:#}");
+    assert_eq!(libc["package"]["name"], "libc6", "{libc:#}");
+    assert_eq!(libc["package"]["version"], "9.99-inuse1", "{libc:#}");
+    assert_eq!(libc["package"]["source_name"], "glibc", "{libc:#}");
+    assert_eq!(object(p, "waiter")["package"]["name"], "waiter");
+    assert_eq!(libc["dlopened"], false);
+}
+
+/// A program calling `compress()` in a loop, and one linked to libz that never calls it.
+#[test]
+fn executed_versus_merely_linked() {
+    if !Path::new("/usr/include/zlib.h").exists() {
+        Skip::new("zlib1g-dev is not installed").report();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let busy = or_skip!(
+        CBuild::new(dir.path())
+            .source(
+                "#include <zlib.h>\n#include <string.h>\n#include <unistd.h>\n\
+                 int main(void) {\n\
+                   static unsigned char in[65536], out[80000];\n\
+                   for (unsigned i = 0; i < sizeof in; i++) in[i] = (unsigned char)(i * 7 % 251);\n\
+                   for (;;) { uLongf n = sizeof out; compress(out, &n, in, sizeof in); \
+                              usleep(20000); }\n\
+                 }"
+            )
+            .link_arg("-lz")
+            .executable("zbusy")
+            .build()
+    );
+    let idle = or_skip!(
+        CBuild::new(dir.path())
+            .source("#include <unistd.h>\nint main(void) { for (;;) pause(); }")
+            .link_arg("-lz")
+            .executable("zidle")
+            .build()
+    );
+    let mut b = LiveProcess::spawn(&mut clean_command(&busy, Vec::<String>::new()));
+    let mut i = LiveProcess::spawn(&mut clean_command(&idle, Vec::<String>::new()));
+    b.wait_for_mapped(READY, ".so.1.2.13");
+    i.wait_for_maps(READY, |m| m.contains("/libz.so"));
+    // Residency alone: compress() lies in the first 64 KiB of libz's text on Debian 12, the
+    // fault-around block of its DT_INIT, so a snapshot may only say init-only; it must never
+    // say none, and never yes for the idle one.
+    let (_, doc) = ps_json(&[b.pid(), i.pid()]);
+    let snapshot = object(process(&doc, b.pid()), "libz.so")["executed"].clone();
+    assert!(snapshot == "yes" || snapshot == "init-only", "{snapshot}");
+    // Sampling sees the pages the loop touches during the interval.
+    let (_, doc) = ps_json_with(&["--sample", "500ms"], &[b.pid(), i.pid()]);
+    let busy_z = object(process(&doc, b.pid()), "libz.so");
+    assert_eq!(busy_z["executed"], "yes", "{busy_z:#}");
+    let idle_z = object(process(&doc, i.pid()), "libz.so");
+    let verdict = idle_z["executed"].as_str().unwrap();
+    assert!(
+        verdict == "none" || verdict == "init-only",
+        "linked but never called must not be 'yes' or unmeasurable: {idle_z:#}"
+    );
+    // Both processes certainly ran their own code and libc's.
+    for pid in [b.pid(), i.pid()] {
+        assert_eq!(object(process(&doc, pid), "libc.so")["executed"], "yes");
+    }
+}
+
+#[test]
+fn unprivileged_caller_lists_others_as_unmeasurable() {
+    or_skip!(need_root());
+    let setpriv = or_skip!(require_tool("setpriv"));
+    // The test binary may sit below a directory 65534 cannot enter: give it a copy.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("inuse");
+    std::fs::copy(env!("CARGO_BIN_EXE_inuse"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let drop_privs = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    // One process of our own (root) and one of the unprivileged user.
+    let mut mine = LiveProcess::spawn(&mut clean_command("/bin/sleep", ["120"]));
+    let mut theirs = LiveProcess::spawn(
+        clean_command(&setpriv, drop_privs)
+            .arg("/bin/sleep")
+            .arg("121"),
+    );
+    mine.wait_for_mapped(READY, "/libc.so.6");
+    theirs.wait_for_maps(READY, |m| {
+        m.contains("/libc.so.6") && !m.contains("setpriv")
+    });
+    let out = Inuse::new(&setpriv).run(drop_privs.iter().map(|s| s.to_string()).chain([
+        bin.to_string_lossy().into_owned(),
+        "ps".into(),
+        "--format".into(),
+        "json".into(),
+    ]));
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let root_proc = process(&doc, mine.pid());
+    assert_eq!(
+        root_proc["unmeasurable"], "permission denied",
+        "{root_proc:#}"
+    );
+    assert!(root_proc["objects"].as_array().unwrap().is_empty());
+    assert_eq!(root_proc["uid"], 0);
+    let own = process(&doc, theirs.pid());
+    assert!(own["unmeasurable"].is_null(), "{own:#}");
+    assert_eq!(object(own, "libc.so")["dlopened"], false);
+    assert_eq!(own["uid"], 65534);
+}
+
+#[test]
+fn missing_pid_is_partial_not_a_crash() {
+    // Pid numbers wrap below pid_max; this one is above the largest possible.
+    let out = inuse().run(["ps", "--format", "json", "4194305"]);
+    assert_eq!(out.code, Some(3), "{}", out.describe());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(doc["processes"].as_array().unwrap().is_empty());
+    assert!(
+        out.stderr.contains("4194305: no such process"),
+        "{}",
+        out.describe()
+    );
+}
