@@ -27,6 +27,8 @@ mod version;
 use std::fs::File;
 
 pub use dynamic::{DynamicInfo, Linkage};
+/// Re-exported so that callers can parse open files with [`ElfFile`] without naming `object`.
+pub use object::ReadCache;
 pub use file::ElfFile;
 pub use ident::{Class, Ident};
 pub use init::InitInfo;

@@ -146,6 +146,8 @@ pub struct Evidence {
     /// Why the measurement is incomplete for this package, if it is (permission denied on
     /// some processes, static binaries that may embed it, ...).
     pub unmeasurable: Option<String>,
+    /// The root the package was found in, when a report covers several.
+    pub root: Option<String>,
 }
 
 impl Evidence {
@@ -238,6 +240,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Notes for the reader (missing data, measurement gaps).
     pub notes: Vec<String>,
+    /// How many installed packages (vulnerable or not) have each tier: the evidence itself,
+    /// reported even without vulnerability data.
+    pub package_counts: Vec<(Tier, usize)>,
 }
 
 impl Report {
@@ -289,6 +294,7 @@ impl Report {
             min_window,
             findings,
             notes: Vec::new(),
+            package_counts: Vec::new(),
         }
     }
 

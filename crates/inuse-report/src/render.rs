@@ -72,6 +72,24 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
+/// `packages: 3 executed, 40 loaded, ...`: evidence for every installed package.
+pub fn package_summary(report: &Report) -> Option<String> {
+    let parts: Vec<String> = report
+        .package_counts
+        .iter()
+        .filter(|(_, c)| *c > 0)
+        .map(|(t, c)| match t {
+            Tier::Installed => format!("{c} installed only"),
+            t => format!("{c} {}", t.as_str()),
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let total: usize = report.package_counts.iter().map(|(_, c)| c).sum();
+    Some(format!("{total} packages: {}", parts.join(", ")))
+}
+
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
         format!("\x1b[{code}m{s}\x1b[0m")
@@ -83,6 +101,9 @@ fn paint(color: bool, code: &str, s: &str) -> String {
 fn table(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", paint(color, "1", &summary(report)));
+    if let Some(line) = package_summary(report) {
+        let _ = writeln!(out, "{line}");
+    }
     for tier in Tier::ALL {
         let group: Vec<&Finding> = report.findings.iter().filter(|f| f.tier == tier).collect();
         if group.is_empty() {
@@ -222,6 +243,7 @@ fn json_doc(report: &Report) -> Value {
                 "linked_by": e.linked_by,
                 "functions_hit": e.functions_hit,
                 "unmeasurable": e.unmeasurable,
+                "root": e.root.as_deref().unwrap_or(&report.root),
             })
         })
         .collect();
@@ -241,6 +263,11 @@ fn json_doc(report: &Report) -> Value {
         "min_window_seconds": report.min_window,
         "summary": summary(report),
         "counts": counts,
+        "packages": report
+            .package_counts
+            .iter()
+            .map(|(t, c)| (t.as_str().to_owned(), json!(c)))
+            .collect::<serde_json::Map<String, Value>>(),
         "findings": findings,
         "notes": report.notes,
     })

@@ -1,0 +1,170 @@
+//! `inuse unused`: code that is shipped but not used, ranked by the risk it carries.
+//!
+//! Three kinds, each with the evidence behind it: packages never seen loaded (installed only,
+//! or linked by executables nobody ran), libraries an executable links but takes no symbol
+//! from, and libraries loaded by live processes whose code never ran beyond load-time
+//! initialisation. Packages that could not be measured are never listed: not seen is not
+//! unused for them.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use inuse_osv::store::Store as VulnStore;
+use serde_json::json;
+
+use crate::exit::Code;
+
+/// Arguments of `inuse unused`.
+#[derive(Args, Debug)]
+pub struct UnusedArgs {
+    /// The root filesystem to analyse [default: the host].
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+
+    /// The vulnerability store, for the vulnerability count of each package [default: as
+    /// for `inuse scan`]. Missing data only leaves the counts at zero.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// The observation store written by `inuse observe` [default: as for `inuse scan`].
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = UnusedFormat::Table)]
+    format: UnusedFormat,
+
+    /// Do not sweep live processes.
+    #[arg(long)]
+    no_live: bool,
+}
+
+/// Output formats of `inuse unused`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum UnusedFormat {
+    /// Three aligned lists.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Runs `inuse unused`.
+pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
+    let dir = std::fs::canonicalize(&args.root)
+        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let sweep = if args.no_live {
+        None
+    } else {
+        let mut sweeper = inuse_runtime::sweep::Sweeper::new(inuse_runtime::Limits::default())
+            .context("cannot read /proc")?;
+        Some(sweeper.sweep(None))
+    };
+    let mut scan = inuse_scan::scan_root(&dir)?;
+    if let Some(s) = &sweep {
+        inuse_scan::add_sweep(&mut scan, s);
+    }
+    let store_path = args
+        .store
+        .clone()
+        .or_else(inuse_runtime::store::default_path);
+    if let Some(p) = store_path.filter(|p| p.exists()) {
+        let store = inuse_runtime::store::Store::open(&p)
+            .with_context(|| format!("cannot open the observation store {}", p.display()))?;
+        inuse_scan::add_observations(&mut scan, &store)?;
+    }
+    let vulns = args
+        .db
+        .clone()
+        .or_else(inuse_osv::store::default_path)
+        .and_then(|p| VulnStore::open_read_only(&p).ok());
+    let packages = inuse_scan::unused_packages(&scan, vulns.as_ref())?;
+    let links = inuse_scan::unused_links(&dir, &scan.executables)?;
+    let idle = sweep
+        .as_ref()
+        .map(|s| inuse_scan::idle_loaded(&scan, s))
+        .unwrap_or_default();
+
+    let name = |id| scan.inventory.get(id).map_or("?", |p| p.name.as_str());
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        UnusedFormat::Json => {
+            let doc = json!({
+                "root": dir.display().to_string(),
+                "packages": packages.iter().map(|u| {
+                    let p = scan.inventory.get(u.package);
+                    json!({
+                        "name": name(u.package),
+                        "version": p.map(|p| p.version.as_str()),
+                        "evidence": u.tier.as_str(),
+                        "vulnerabilities": u.vulnerabilities,
+                        "installed_size": p.and_then(|p| p.installed_size),
+                        "linked_by": u.linked_by,
+                    })
+                }).collect::<Vec<_>>(),
+                "unused_links": links.iter().map(|l| json!({
+                    "executable": l.executable, "library": l.library, "path": l.path,
+                })).collect::<Vec<_>>(),
+                "idle_loaded": idle.iter().map(|i| json!({
+                    "package": name(i.package),
+                    "files": i.files,
+                    "processes": i.processes.iter().map(|p| json!({"pid": p.pid, "exe": p.exe})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        UnusedFormat::Table => {
+            writeln!(
+                out,
+                "{} packages never seen loaded, {} unused links, {} loaded but idle libraries",
+                packages.len(),
+                links.len(),
+                idle.len()
+            )?;
+            writeln!(
+                out,
+                "\nPACKAGES NEVER SEEN LOADED (most vulnerabilities first)"
+            )?;
+            for u in &packages {
+                let p = scan.inventory.get(u.package);
+                writeln!(
+                    out,
+                    "{:<40} {:<9} vulns {:<4} size {:>9}{}",
+                    name(u.package),
+                    u.tier.as_str(),
+                    u.vulnerabilities,
+                    p.and_then(|p| p.installed_size)
+                        .map_or("-".to_owned(), |s| format!("{} KiB", s / 1024)),
+                    u.linked_by
+                        .first()
+                        .map(|x| format!("  linked by {x}"))
+                        .unwrap_or_default()
+                )?;
+            }
+            writeln!(out, "\nLINKED BUT NO SYMBOL TAKEN")?;
+            for l in &links {
+                writeln!(out, "{} -> {} ({})", l.executable, l.library, l.path)?;
+            }
+            writeln!(out, "\nLOADED, NEVER EXECUTED BEYOND INITIALISATION")?;
+            for i in &idle {
+                writeln!(
+                    out,
+                    "{:<30} {} (pid {})",
+                    name(i.package),
+                    i.files.join(", "),
+                    i.processes
+                        .iter()
+                        .map(|p| p.pid.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+            }
+            for n in &scan.notes {
+                writeln!(out, "\nnote: {n}")?;
+            }
+        }
+    }
+    Ok(Code::Ok)
+}
