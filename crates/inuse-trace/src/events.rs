@@ -1,0 +1,224 @@
+//! The text formats of tracefs's uprobe files, as pure functions.
+//!
+//! Source: the kernel's `Documentation/trace/uprobetracer.rst` and `kernel/trace/trace_uprobe.c`.
+//!
+//! - `uprobe_events` takes one command per line: `p:GROUP/EVENT PATH:0xOFFSET` places a probe,
+//!   `-:GROUP/EVENT` removes it. Reading it lists every probe of every tool as
+//!   `p:GROUP/EVENT PATH:0x%016x [args]` (`r:` for return probes).
+//! - `uprobe_profile` lists `  PATH EVENT HITS` per probe: the event name without its group,
+//!   and the path exactly as it was written when the probe was placed. An event may carry
+//!   several probes (a `p:` line naming an existing event appends to it); each is listed.
+//!
+//! Pitfalls: opening `uprobe_events` with `O_TRUNC` (a shell's `>`) deletes every uprobe of
+//! every tool, so it is only ever opened for appending. Group and event names must be C
+//! identifiers, hence `inuse_<pid>` and `e<N>`; the symbol of a probe is found from its
+//! offset. A path with whitespace cannot be expressed at all. The profile omits the group and
+//! the offset: see `session` for how its lines are paired with those of `uprobe_events`.
+
+/// The prefix of every group inuse creates; the rest is the pid of the run.
+pub const GROUP_PREFIX: &str = "inuse_";
+
+/// The group name of the run with this pid.
+pub fn group_name(pid: u32) -> String {
+    format!("{GROUP_PREFIX}{pid}")
+}
+
+/// The pid encoded in an inuse group name; `None` for any other group (another tool's).
+pub fn group_pid(group: &str) -> Option<u32> {
+    let digits = group.strip_prefix(GROUP_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The name of event number `n` of a run.
+pub fn event_name(n: u32) -> String {
+    format!("e{n}")
+}
+
+/// The number of an event name made by [`event_name`].
+pub fn event_number(event: &str) -> Option<u32> {
+    let digits = event.strip_prefix('e')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Whether `path` can be written into `uprobe_events`: absolute, and no byte the kernel's
+/// command parser would split on or choke on.
+pub fn path_is_expressible(path: &str) -> bool {
+    path.starts_with('/')
+        && !path
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+}
+
+/// The command that places probe `event` of `group` at `offset` of `path`, with its newline.
+pub fn place_command(group: &str, event: &str, path: &str, offset: u64) -> String {
+    format!("p:{group}/{event} {path}:0x{offset:x}\n")
+}
+
+/// The command that removes probe `event` of `group`, with its newline.
+pub fn remove_command(group: &str, event: &str) -> String {
+    format!("-:{group}/{event}\n")
+}
+
+/// One line of `uprobe_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLine<'a> {
+    /// The group.
+    pub group: &'a str,
+    /// The event name.
+    pub event: &'a str,
+    /// The probed file as written.
+    pub path: &'a str,
+    /// The file offset.
+    pub offset: u64,
+}
+
+/// Parses one line of `uprobe_events`; `None` for anything unexpected (the file is the
+/// kernel's, but a format change must not make us act on a misread line).
+pub fn parse_event_line(line: &str) -> Option<EventLine<'_>> {
+    let mut fields = line.split_ascii_whitespace();
+    let head = fields.next()?;
+    let place = fields.next()?;
+    let name = head
+        .strip_prefix("p:")
+        .or_else(|| head.strip_prefix("r:"))?;
+    let (group, event) = name.split_once('/')?;
+    let (path, offset) = place.rsplit_once(':')?;
+    // A return probe or reference counter decorates the offset: `0x..%return`, `0x..(0x..)`.
+    let offset = offset
+        .split(['%', '('])
+        .next()?
+        .strip_prefix("0x")
+        .and_then(|h| u64::from_str_radix(h, 16).ok())?;
+    Some(EventLine {
+        group,
+        event,
+        path,
+        offset,
+    })
+}
+
+/// One line of `uprobe_profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileLine<'a> {
+    /// The probed file as written.
+    pub path: &'a str,
+    /// The event name, without its group.
+    pub event: &'a str,
+    /// Hits so far.
+    pub hits: u64,
+}
+
+/// Parses one line of `uprobe_profile`.
+pub fn parse_profile_line(line: &str) -> Option<ProfileLine<'_>> {
+    let mut fields = line.split_ascii_whitespace();
+    let path = fields.next()?;
+    let event = fields.next()?;
+    let hits = fields.next()?.parse().ok()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(ProfileLine { path, event, hits })
+}
+
+/// Splits `commands` (each ending in a newline) into writes of at most `max` bytes that end
+/// at line boundaries, so that the kernel never sees half a command. A single command longer
+/// than `max` gets a write of its own.
+pub fn batches(commands: &[String], max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in commands {
+        if !current.is_empty() && current.len() + c.len() > max {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push_str(c);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn groups_are_ours_only_with_a_pid() {
+        assert_eq!(group_pid(&group_name(4242)), Some(4242));
+        for foreign in [
+            "inuse_",
+            "inuse_x1",
+            "inuse_01",
+            "uprobes",
+            "inuse",
+            "inuse_1_2",
+        ] {
+            assert_eq!(group_pid(foreign), None, "{foreign}");
+        }
+        assert_eq!(event_number(&event_name(17)), Some(17));
+        assert_eq!(event_number("ex"), None);
+        assert_eq!(event_number("e"), None);
+    }
+
+    #[test]
+    fn event_lines_round_trip() {
+        let cmd = place_command("inuse_7", "f3", "/usr/lib/libz.so.1", 0x47c0);
+        assert_eq!(cmd, "p:inuse_7/f3 /usr/lib/libz.so.1:0x47c0\n");
+        // As the kernel lists it back.
+        let listed = "p:inuse_7/f3 /usr/lib/libz.so.1:0x00000000000047c0";
+        assert_eq!(
+            parse_event_line(listed),
+            Some(EventLine {
+                group: "inuse_7",
+                event: "f3",
+                path: "/usr/lib/libz.so.1",
+                offset: 0x47c0
+            })
+        );
+        let ret = parse_event_line("r:other/ev /bin/x:0x0000000000001000%return arg=%ax").unwrap();
+        assert_eq!((ret.group, ret.offset), ("other", 0x1000));
+        assert_eq!(parse_event_line("garbage"), None);
+        assert_eq!(remove_command("inuse_7", "f3"), "-:inuse_7/f3\n");
+    }
+
+    #[test]
+    fn profile_lines() {
+        let line = "  /usr/lib/x86_64-linux-gnu/libz.so.1.2.13 f1                                                         2";
+        assert_eq!(
+            parse_profile_line(line),
+            Some(ProfileLine {
+                path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+                event: "f1",
+                hits: 2
+            })
+        );
+        assert_eq!(parse_profile_line("  /x f1"), None);
+        assert_eq!(parse_profile_line("  /x f1 many"), None);
+    }
+
+    #[test]
+    fn paths_with_separators_are_refused() {
+        assert!(path_is_expressible("/usr/lib/libz.so.1"));
+        assert!(!path_is_expressible("/tmp/a b/libz.so"));
+        assert!(!path_is_expressible("/tmp/a\nb"));
+        assert!(!path_is_expressible("relative/libz.so"));
+    }
+
+    #[test]
+    fn batches_end_at_line_boundaries() {
+        let commands: Vec<String> = (0..10).map(|i| format!("-:g/f{i}\n")).collect();
+        let b = batches(&commands, 20);
+        assert!(b.iter().all(|w| w.ends_with('\n') && w.len() <= 20));
+        assert_eq!(b.concat(), commands.concat());
+        assert_eq!(batches(&[], 20), Vec::<String>::new());
+        assert_eq!(batches(&["0123456789\n".to_owned()], 4).len(), 1);
+    }
+}
