@@ -577,6 +577,35 @@ pub fn default_path() -> Option<std::path::PathBuf> {
     Some(base.join("inuse/observations.sqlite"))
 }
 
+/// A function `inuse trace` saw entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionHit {
+    /// The root key (`/`, a chroot directory, ...).
+    pub root: String,
+    /// The library, inside that root.
+    pub path: String,
+    /// The function's symbol.
+    pub symbol: String,
+}
+
+impl Store {
+    /// Every function `inuse trace` recorded as entered, across all windows: code that ran
+    /// is a fact whatever window it was seen in.
+    pub fn functions_hit(&self) -> Result<Vec<FunctionHit>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT r.key, f.path, fe.symbol FROM function_evidence fe
+             JOIN files f ON f.id = fe.file_id
+             JOIN roots r ON r.id = f.root_id
+             WHERE fe.hits > 0
+             ORDER BY r.key, f.path, fe.symbol",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(FunctionHit { root: row.get(0)?, path: row.get(1)?, symbol: row.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

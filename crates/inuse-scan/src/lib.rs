@@ -88,7 +88,9 @@ pub fn now() -> i64 {
 }
 
 /// Directories of a root walked for ELF files.
-const WALK: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/opt"];
+const WALK: &[&str] = &[
+    "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/opt",
+];
 /// Directories under them that hold no code worth walking.
 const SKIP: &[&str] = &["/usr/share", "/usr/include", "/usr/src", "/usr/lib/debug"];
 
@@ -104,13 +106,17 @@ fn elf_files(root: &Root) -> Vec<ElfFile> {
     let mut candidates = Vec::new();
     let mut seen_dirs = BTreeSet::new();
     for start in WALK {
-        let Ok(real) = root.canonicalize(Path::new(start)) else { continue };
+        let Ok(real) = root.canonicalize(Path::new(start)) else {
+            continue;
+        };
         let mut stack = vec![real];
         while let Some(dir) = stack.pop() {
             if SKIP.iter().any(|s| dir == Path::new(s)) || !seen_dirs.insert(dir.clone()) {
                 continue;
             }
-            let Ok(entries) = root.read_dir(&dir) else { continue };
+            let Ok(entries) = root.read_dir(&dir) else {
+                continue;
+            };
             for (name, kind) in entries {
                 let p = dir.join(name);
                 match kind {
@@ -127,7 +133,10 @@ fn elf_files(root: &Root) -> Vec<ElfFile> {
         .filter_map(|path| {
             let (file, _) = root.open_file(&path).ok()?;
             let info = ElfInfo::read_file(&file, &limits).ok()?;
-            Some(ElfFile { executable: info.is_executable(), path })
+            Some(ElfFile {
+                executable: info.is_executable(),
+                path,
+            })
         })
         .collect()
 }
@@ -135,8 +144,13 @@ fn elf_files(root: &Root) -> Vec<ElfFile> {
 /// Gathers the static evidence of a root: inventory, owners, observable and linked packages.
 pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     let root = Root::open(dir).map_err(|e| ScanError::Root(dir.to_path_buf(), e))?;
+    let t = std::time::Instant::now();
     let (inventory, owners) = Inventory::load_with_owners(&root);
+    timing("inventory and owners", t);
+    let t = std::time::Instant::now();
     let files = elf_files(&root);
+    timing("ELF walk", t);
+    let t = std::time::Instant::now();
     let mut observable = BTreeSet::new();
     for f in &files {
         for id in owners.owners_of_real(&f.path) {
@@ -168,6 +182,7 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     for (id, exe) in edges {
         linked_by.entry(id).or_default().insert(exe);
     }
+    timing("linkage of every executable", t);
     let mut notes = Vec::new();
     for p in inventory.problems.iter().take(20) {
         notes.push(format!("package database: {p}"));
@@ -180,15 +195,28 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
         observable,
         live: HashMap::new(),
         notes,
-        executables: files.iter().filter(|f| f.executable).map(|f| f.path.clone()).collect(),
+        executables: files
+            .iter()
+            .filter(|f| f.executable)
+            .map(|f| f.path.clone())
+            .collect(),
     })
+}
+
+/// With `INUSE_TIMING` set, prints how long a phase took on stderr.
+pub fn timing(what: &str, since: std::time::Instant) {
+    if std::env::var_os("INUSE_TIMING").is_some() {
+        eprintln!("inuse: timing: {what}: {} ms", since.elapsed().as_millis());
+    }
 }
 
 /// Whether we could read every process if we tried: root with `CAP_SYS_PTRACE`. A process
 /// unreadable even then is refused by something outside the analysed system (a security
 /// module, a supervisor of the sandbox we run in): reported, but not held against packages.
 fn fully_privileged() -> bool {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return false };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
     let cap = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -244,7 +272,10 @@ pub fn add_sweep(scan: &mut RootScan, sweep: &Sweep) {
                     pid: p.pid,
                     exe: p.exe.clone().unwrap_or_else(|| p.comm.clone()),
                     uid: p.euid.or(p.uid).unwrap_or(u32::MAX),
-                    container: p.container.as_ref().map(|c| format!("{} {}", c.runtime, c.id)),
+                    container: p
+                        .container
+                        .as_ref()
+                        .map(|c| format!("{} {}", c.runtime, c.id)),
                     listening: p.listening.clone(),
                     stale: o.stale.map(|s| s.as_str().to_owned()),
                     privileged_binary: setid.setuid || setid.setgid || setid.file_caps,
@@ -277,17 +308,40 @@ pub fn add_sweep(scan: &mut RootScan, sweep: &Sweep) {
 }
 
 /// The observation window from the store, and the evidence it holds for `scan`'s root.
-pub fn add_observations(scan: &mut RootScan, store: &ObservationStore) -> Result<Option<Window>, ScanError> {
+pub fn add_observations(
+    scan: &mut RootScan,
+    store: &ObservationStore,
+) -> Result<Option<Window>, ScanError> {
     let obs = |e: inuse_runtime::store::StoreError| ScanError::Observations(e.to_string());
-    let Some(window) = store.latest_window().map_err(obs)? else {
-        return Ok(None);
-    };
-    let info = store
+    let key = scan.dir.display().to_string();
+    // Functions entered are facts whatever window `inuse trace` ran in.
+    for hit in store.functions_hit().map_err(obs)? {
+        if hit.root != key {
+            continue;
+        }
+        for id in scan.owners.owners_of_real(Path::new(&hit.path)) {
+            let e = scan.live.entry(*id).or_default();
+            if !e.functions_hit.contains(&hit.symbol) {
+                e.functions_hit.push(hit.symbol.clone());
+            }
+            if !e.files.contains(&hit.path) {
+                e.files.push(hit.path.clone());
+            }
+        }
+    }
+    // The window is the latest one with sweeps of live processes (`inuse observe`); trace
+    // runs open windows of their own without sweeps.
+    let Some(info) = store
         .windows()
         .map_err(obs)?
         .into_iter()
-        .find(|w| w.id == window);
-    let key = scan.dir.display().to_string();
+        .rev()
+        .find(|w| w.sweeps > 0)
+    else {
+        return Ok(None);
+    };
+    let window = info.id;
+    let info = Some(info);
     let by_name: HashMap<(String, String), PackageId> = scan
         .inventory
         .packages
@@ -299,8 +353,12 @@ pub fn add_observations(scan: &mut RootScan, store: &ObservationStore) -> Result
         if ev.root != key {
             continue;
         }
-        let (Some(name), Some(version)) = (ev.package, ev.version) else { continue };
-        let Some(id) = by_name.get(&(name, version)) else { continue };
+        let (Some(name), Some(version)) = (ev.package, ev.version) else {
+            continue;
+        };
+        let Some(id) = by_name.get(&(name, version)) else {
+            continue;
+        };
         let e = scan.live.entry(*id).or_default();
         if !e.files.contains(&ev.path) {
             e.files.push(ev.path.clone());
@@ -352,7 +410,9 @@ pub fn report(
     let mut findings = Vec::new();
     for m in matches.findings {
         let id = m.package.id;
-        let Some(pkg) = scan.inventory.get(id) else { continue };
+        let Some(pkg) = scan.inventory.get(id) else {
+            continue;
+        };
         let evidence = evidence_for(scan, id);
         findings.push((
             Vulnerability {
@@ -377,7 +437,10 @@ pub fn report(
     }
     let mut report = Report::new(
         scan.dir.display().to_string(),
-        scan.inventory.distro.as_ref().and_then(|d| d.ecosystem.clone()),
+        scan.inventory
+            .distro
+            .as_ref()
+            .and_then(|d| d.ecosystem.clone()),
         window,
         settings.min_window,
         findings,
@@ -458,7 +521,10 @@ pub struct IdleLoaded {
 
 /// Packages never seen loaded, ranked by the risk they carry (vulnerabilities, then size).
 /// Packages that could not be measured are left out: "not seen" is not "unused" for them.
-pub fn unused_packages(scan: &RootScan, vulns: Option<&VulnStore>) -> Result<Vec<UnusedPackage>, ScanError> {
+pub fn unused_packages(
+    scan: &RootScan,
+    vulns: Option<&VulnStore>,
+) -> Result<Vec<UnusedPackage>, ScanError> {
     let mut counts: HashMap<PackageId, usize> = HashMap::new();
     if let Some(store) = vulns {
         for f in inuse_osv::matching::match_inventory(store, &scan.inventory)?.findings {
@@ -470,7 +536,10 @@ pub fn unused_packages(scan: &RootScan, vulns: Option<&VulnStore>) -> Result<Vec
         let id = PackageId(i as u32);
         let evidence = evidence_for(scan, id);
         let tier = evidence.tier();
-        if matches!(tier, inuse_report::Tier::Linked | inuse_report::Tier::Installed) {
+        if matches!(
+            tier,
+            inuse_report::Tier::Linked | inuse_report::Tier::Installed
+        ) {
             out.push(UnusedPackage {
                 package: id,
                 tier,
@@ -553,7 +622,10 @@ pub fn unused_links(dir: &Path, executables: &[PathBuf]) -> Result<Vec<UnusedLin
     let symbols = |path: &Path| -> Option<Vec<inuse_elf::Symbol>> {
         let (file, _) = root.open_file(path).ok()?;
         let cache = object_cache(&file);
-        inuse_elf::ElfFile::parse(&cache, &limits).ok()?.dynamic_symbols().ok()
+        inuse_elf::ElfFile::parse(&cache, &limits)
+            .ok()?
+            .dynamic_symbols()
+            .ok()
     };
     let defined: Mutex<HashMap<PathBuf, Arc<BTreeSet<Vec<u8>>>>> = Mutex::default();
     let resolver = Resolver::new(&root, LdsoOptions::default(), PathBuf::from("/"));
@@ -570,7 +642,9 @@ pub fn unused_links(dir: &Path, executables: &[PathBuf]) -> Result<Vec<UnusedLin
                 .map(|s| s.name.as_slice())
                 .collect();
             for edge in res.edges.first().into_iter().flatten() {
-                let inuse_ldso::EdgeTarget::Object(k) = edge.to else { continue };
+                let inuse_ldso::EdgeTarget::Object(k) = edge.to else {
+                    continue;
+                };
                 let lib = &res.objects[k - 1];
                 if lib.found_via == inuse_ldso::FoundVia::Interpreter {
                     continue;
@@ -583,9 +657,14 @@ pub fn unused_links(dir: &Path, executables: &[PathBuf]) -> Result<Vec<UnusedLin
                 let provides = match cached {
                     Some(d) => d,
                     None => {
-                        let Some(s) = symbols(&lib.realpath) else { continue };
+                        let Some(s) = symbols(&lib.realpath) else {
+                            continue;
+                        };
                         let d: Arc<BTreeSet<Vec<u8>>> = Arc::new(
-                            s.into_iter().filter(|s| s.defined).map(|s| s.name).collect(),
+                            s.into_iter()
+                                .filter(|s| s.defined)
+                                .map(|s| s.name)
+                                .collect(),
                         );
                         defined
                             .lock()
