@@ -10,7 +10,9 @@
 //! Layout: one module per database format ([`dpkg`], [`rpm`], [`apk`]), each exposing a
 //! zero-copy parser of its raw format (fuzzed) and a loader that turns records into the shared
 //! [`Package`] model; [`osrelease`] names the distribution and its OSV ecosystem; [`purl`] builds
-//! package URLs; [`owner`] builds the file -> package index.
+//! package URLs; [`owner`] builds the file -> package index. Packages no database knows are
+//! read from the ELF files themselves ([`embedded`]: Go build information, `cargo auditable`,
+//! `.note.package`) by one walk of the root ([`elfscan`]), which also finds unowned ELF files.
 //!
 //! Every read of the analysed root goes through [`inuse_root::Root`], so nothing outside the root
 //! is touched and nothing is written into it. Loading never fails as a whole: a corrupt record
@@ -18,6 +20,8 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod elfscan;
+pub mod embedded;
 mod error;
 pub mod osrelease;
 pub mod owner;
@@ -112,7 +116,8 @@ pub struct Package {
     /// `install ok unpacked`): the files are on disk but something is unusual.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// The database file the package was read from (in-root path).
+    /// The database file the package was read from (in-root path); for an embedded package
+    /// ([`Manager::Go`], [`Manager::Cargo`], [`Manager::ElfNote`]) the ELF file carrying it.
     pub database: PathBuf,
 }
 
@@ -177,6 +182,22 @@ impl Inventory {
         let (inventory, collected) = load_impl(root, true);
         let index = OwnerIndex::build(root, collected);
         (inventory, index)
+    }
+
+    /// Appends packages found embedded in ELF files ([`elfscan::ElfScan::packages`]). They
+    /// sort after every database's packages, so existing [`PackageId`]s (and an
+    /// [`OwnerIndex`] built before) stay valid and the order invariant holds.
+    pub fn add_embedded(&mut self, mut packages: Vec<Package>) {
+        packages.sort_by(|a, b| {
+            (a.manager, &a.name, &a.arch, &a.version, &a.database).cmp(&(
+                b.manager,
+                &b.name,
+                &b.arch,
+                &b.version,
+                &b.database,
+            ))
+        });
+        self.packages.extend(packages);
     }
 
     /// The package with this id.

@@ -8,7 +8,9 @@
 //! - qualifiers are sorted by key and empty values are omitted;
 //! - deb: namespace is the distribution (`debian`, `ubuntu`); rpm: the vendor-like namespace
 //!   (`redhat`, `suse`, `opensuse`, otherwise the os-release `ID`), version `VERSION-RELEASE`
-//!   with the epoch as qualifier; apk: namespace `alpine` (or the distribution's `ID`).
+//!   with the epoch as qualifier; apk: namespace `alpine` (or the distribution's `ID`);
+//! - golang: the module path up to its last `/` is the namespace, its segments encoded one by
+//!   one (`pkg:golang/golang.org/x/text@v0.14.0`); cargo: no namespace.
 
 use std::fmt::Write;
 
@@ -24,8 +26,11 @@ pub fn build(
 ) -> String {
     let mut out = format!("pkg:{ty}/");
     if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
-        encode_into(&mut out, ns);
-        out.push('/');
+        // Each segment is encoded on its own: Go module paths keep their slashes.
+        for seg in ns.split('/').filter(|s| !s.is_empty()) {
+            encode_into(&mut out, seg);
+            out.push('/');
+        }
     }
     encode_into(&mut out, name);
     if let Some(v) = version.filter(|v| !v.is_empty()) {

@@ -6,13 +6,14 @@
 //! outside any vulnerability feed) is visible. The walk never follows symlinks, so every path
 //! it yields is a real path and the index is asked without further filesystem access.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use inuse_pkgdb::{Inventory, OwnerIndex};
-use inuse_root::{FileKind, Root};
+use inuse_pkgdb::Inventory;
+use inuse_pkgdb::elfscan::{self, ScanOptions};
+use inuse_root::Root;
 use serde_json::json;
 
 use crate::exit::Code;
@@ -27,6 +28,11 @@ pub struct InventoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+
+    /// Also read the ELF files that packages own, for the Go modules and Rust crates built
+    /// into them (by default only unowned files are read).
+    #[arg(long)]
+    owned_elf: bool,
 }
 
 /// Output formats of `inuse inventory`.
@@ -38,12 +44,6 @@ enum Format {
     Json,
 }
 
-/// Directories walked for unowned ELF files; top-level ones that are symlinks into `/usr`
-/// (merged /usr) are skipped by the walk itself.
-const ELF_DIRS: [&str; 9] = [
-    "/usr", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/srv",
-];
-
 /// Runs `inuse inventory`.
 pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     let root = Root::open(&args.root)
@@ -52,7 +52,19 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");
     }
-    let unowned = unowned_elf(&root, &index);
+    let scan = elfscan::scan_root(
+        &root,
+        &index,
+        ScanOptions {
+            read_owned: args.owned_elf,
+        },
+    );
+    let mut inv = inv;
+    inv.add_embedded(scan.packages());
+    for p in &scan.problems {
+        eprintln!("inuse: warning: {p}");
+    }
+    let unowned: Vec<&Path> = scan.unowned().collect();
 
     let mut out = io::stdout().lock();
     match args.format {
@@ -80,7 +92,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     })
 }
 
-fn table(out: &mut impl Write, inv: &Inventory, unowned: &[PathBuf]) -> io::Result<()> {
+fn table(out: &mut impl Write, inv: &Inventory, unowned: &[&Path]) -> io::Result<()> {
     if let Some(d) = &inv.distro {
         writeln!(
             out,
@@ -139,41 +151,4 @@ fn table(out: &mut impl Write, inv: &Inventory, unowned: &[PathBuf]) -> io::Resu
         }
     }
     Ok(())
-}
-
-/// Real paths of the ELF files below [`ELF_DIRS`] that no package owns, sorted.
-fn unowned_elf(root: &Root, index: &OwnerIndex) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in ELF_DIRS {
-        let dir = Path::new(dir);
-        // A top-level symlink (merged /usr) leads into a directory walked anyway.
-        if root.canonicalize(dir).is_ok_and(|real| real == dir) {
-            walk(root, dir, index, &mut out);
-        }
-    }
-    out.sort();
-    out
-}
-
-fn walk(root: &Root, dir: &Path, index: &OwnerIndex, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = root.read_dir(dir) else {
-        return;
-    };
-    for (name, kind) in entries {
-        let path = dir.join(&name);
-        match kind {
-            FileKind::Dir => walk(root, &path, index, out),
-            // The index lookup is free; only unowned files are opened.
-            FileKind::File if index.owners_of_real(&path).is_empty() && is_elf(root, &path) => {
-                out.push(path);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn is_elf(root: &Root, path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    root.open_file(path)
-        .is_ok_and(|(mut f, _)| f.read_exact(&mut magic).is_ok() && magic == *b"\x7fELF")
 }
