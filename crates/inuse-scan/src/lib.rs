@@ -94,6 +94,25 @@ const WALK: &[&str] = &[
 /// Directories under them that hold no code worth walking.
 const SKIP: &[&str] = &["/usr/share", "/usr/include", "/usr/src", "/usr/lib/debug"];
 
+/// File name extensions of formats that are never ELF in practice (sources, bytecode, text,
+/// images, archives). Skipping them saves one open and read per file on walks that meet tens
+/// of thousands of Python and Perl modules. A misnamed ELF file skipped here only weakens
+/// verdicts: its package may lose `linked` or observability (then `under_investigation`),
+/// never gain "unused", since runtime evidence does not depend on the walk.
+const NOT_ELF: &[&str] = &[
+    "py", "pyc", "pyi", "pyo", "pm", "pl", "pod", "rb", "js", "mjs", "ts", "json", "h", "hpp",
+    "c", "cc", "txt", "md", "rst", "html", "xml", "svg", "png", "gif", "jpg", "gz", "xz", "bz2",
+    "zst", "zip", "jar", "mo", "conf", "cfg", "ini", "pem", "crt", "typelib", "gir", "desktop",
+];
+
+fn never_elf(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    match name.iter().rposition(|&b| b == b'.') {
+        Some(i) => NOT_ELF.iter().any(|e| name[i + 1..] == *e.as_bytes()),
+        None => false,
+    }
+}
+
 /// One ELF file of the root.
 struct ElfFile {
     path: PathBuf,
@@ -118,10 +137,9 @@ fn elf_files(root: &Root) -> Vec<ElfFile> {
                 continue;
             };
             for (name, kind) in entries {
-                let p = dir.join(name);
                 match kind {
-                    FileKind::Dir => stack.push(p),
-                    FileKind::File => candidates.push(p),
+                    FileKind::Dir => stack.push(dir.join(name)),
+                    FileKind::File if !never_elf(&name) => candidates.push(dir.join(name)),
                     _ => {}
                 }
             }

@@ -210,7 +210,12 @@ fn recursive_mode_covers_every_elf_file_of_a_directory() {
         .iter()
         .map(|o| PathBuf::from(o["path"].as_str().expect("path")))
         .collect();
-    assert_eq!(got, files, "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        got,
+        files,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let explicit = Command::new(INUSE)
         .args(["deps", "--format", "json"])
         .args(&files)

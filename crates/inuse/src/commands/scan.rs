@@ -139,9 +139,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
 
     let sweep = if settings.live {
         eprintln!("inuse: sweeping live processes");
+        let t = std::time::Instant::now();
         let mut sweeper = inuse_runtime::sweep::Sweeper::new(inuse_runtime::Limits::default())
             .context("cannot read /proc")?;
-        Some(sweeper.sweep(None))
+        let sweep = sweeper.sweep(None);
+        inuse_scan::timing("live sweep", t);
+        Some(sweep)
     } else {
         None
     };
@@ -203,6 +206,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
     }
 
     let vulns = open_vulns(args, &scans)?;
+    let t = std::time::Instant::now();
     let mut reports: Vec<Report> = Vec::new();
     for (scan, window) in &scans {
         reports.push(inuse_scan::report(
@@ -212,6 +216,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
             &settings,
         )?);
     }
+    inuse_scan::timing("vulnerability matching", t);
     let report = merge(reports);
 
     if let Some(id) = &args.explain {
