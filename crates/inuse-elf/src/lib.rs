@@ -35,6 +35,21 @@ pub use init::InitInfo;
 pub use notes::{AbiTag, Notes};
 pub use symbols::{Binding, Symbol, SymbolKind, Version};
 
+/// Reads from `offset` until `buf` is full or the file ends; returns the bytes read.
+fn read_prefix(file: &File, buf: &mut [u8], offset: u64) -> Result<usize, ElfError> {
+    use std::os::unix::fs::FileExt;
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read_at(&mut buf[len..], offset + len as u64) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(len)
+}
+
 /// How much of a file [`ElfInfo::read_file`] reads at once before falling back to reading
 /// ranges on demand.
 pub const PREFIX: usize = 64 * 1024;
@@ -169,16 +184,15 @@ impl ElfInfo {
     /// the file parsed again through a [`object::ReadCache`] reading the ranges it needs. A
     /// parse that succeeds on the prefix read nothing outside it, so both give the same facts.
     pub fn read_file(file: &File, limits: &Limits) -> Result<ElfInfo, ElfError> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = vec![0u8; PREFIX];
-        let mut len = 0;
-        while len < buf.len() {
-            match file.read_at(&mut buf[len..], len as u64) {
-                Ok(0) => break,
-                Ok(n) => len += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
+        // A first small read settles most non-ELF files (walks meet many) cheaply.
+        let mut buf = vec![0u8; 4096];
+        let mut len = read_prefix(file, &mut buf, 0)?;
+        if len < 4 || buf[..4] != ident::ELFMAG {
+            return ElfInfo::parse(&buf[..len], limits);
+        }
+        if len == buf.len() {
+            buf.resize(PREFIX, 0);
+            len += read_prefix(file, &mut buf[len..], len as u64)?;
         }
         let whole = len < buf.len();
         match ElfInfo::parse(&buf[..len], limits) {
