@@ -34,15 +34,20 @@
 //! fault-around block, which is why `InitOnly` means "no evidence beyond load time" and is
 //! never proof of non-use. `inuse observe` accumulates sweeps so a page seen once is kept.
 //!
-//! Sampling ([`crate::Sweeper::set_sampling`], `inuse ps --sample`, always on in
-//! `inuse observe`) removes the fault-around blur. Writing `3` to `/proc/PID/clear_refs`
-//! clears the accessed bits of the process's file pages; the CPU sets the bit again on the
-//! exact page it touches, without a new fault and so without fault-around. `Referenced` in
-//! `/proc/PID/smaps` of an executable mapping that existed through the whole interval, read at
-//! the next sweep, is then code touched long after load: [`Executed::Yes`]. Only per mapping,
-//! and it only sees the interval, so it adds `Yes` verdicts and never takes one away. (The
-//! count also includes pages whose shared page-cache "referenced" flag another process set
-//! by `read(2)`ing the file: an over-report, the safe direction.)
+//! Why there is no page-exact refinement from accessed bits. `inuse` only reads: it never
+//! writes `/proc/PID/clear_refs` (that clears the targets' page-table accessed bits, which
+//! reclaim and working-set estimators such as DAMON rely on). Without clearing, the accessed
+//! bits as `/proc/PID/smaps` `Referenced` reports them carry no more information than
+//! residency on x86-64, measured on Linux 6.18: the PTEs that fault-around creates are
+//! created *young* (x86's `PAGE_READONLY_EXEC` includes `_PAGE_ACCESSED`, so `mk_pte` gives a
+//! young entry; only arm64 asks for old prefaulted entries, `arch_wants_old_prefaulted_pte`),
+//! so `Referenced` equals `Rss` for a fresh mapping: a program linked to a fresh,
+//! uncached copy of libz that never calls it had 16 resident pages, all 16 young, with the
+//! page-cache `PG_referenced` flag clear on all of them (`/proc/kpageflags`), while load-time
+//! code is on one page. `Referenced` also counts the shared page-cache flag that any
+//! `read(2)` of the file sets, and only falls below `Rss` after reclaim or DAMON aged the
+//! entries, at times we cannot know. "`Referenced` above the load-time pages" would call
+//! every linked library executed, so it is not used.
 
 use std::fs::File;
 
@@ -244,9 +249,6 @@ pub struct ExecMapping<'a> {
     pub mapping: &'a Mapping,
     /// Its resident pages.
     pub residency: &'a Residency,
-    /// Bytes of it accessed during the last sampling interval (`Referenced` in smaps after
-    /// `clear_refs`), when the mapping existed for the whole interval.
-    pub referenced: Option<u64>,
 }
 
 /// The verdict for one object in one process, from its executable mappings.
@@ -263,13 +265,6 @@ pub fn classify(
     let mut any_resident = false;
     let mut measurable = false;
     let mut rss_unclear = false;
-    if mappings
-        .iter()
-        .any(|em| em.referenced.is_some_and(|b| b > 0))
-    {
-        // Touched long after load, during a sampling interval: it ran.
-        return Executed::Yes;
-    }
     for em in mappings {
         let m = em.mapping;
         let covered = covered_ranges(m, windows, fault_around, page_size);
@@ -411,7 +406,6 @@ mod tests {
             &[ExecMapping {
                 mapping: m,
                 residency: r,
-                referenced: None,
             }],
             &w,
             FA,

@@ -114,17 +114,14 @@ pub struct RawProcess {
     pub sockets: Vec<u64>,
     /// Inode of its network namespace (`/proc/PID/ns/net`).
     pub netns: Option<u64>,
-    /// `Referenced` bytes of every executable file mapping since the previous
-    /// [`clear_refs`], by start address (read only when sampling; see [`crate::executed`]).
-    pub referenced: HashMap<u64, u64>,
-    /// Whether the referenced bits were cleared after reading them, starting a new sample.
-    pub cleared: bool,
 }
 
 /// Reads at most `max` bytes of a file (proc files report size 0, so the size is unknown
 /// until read).
 pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
+    // Room for a whole small file up front: one read(2) and the one that says end of file,
+    // instead of std's small probing reads.
+    let mut buf = Vec::with_capacity(usize::try_from(max.min(4096)).unwrap_or(4096));
     File::open(path)?.take(max).read_to_end(&mut buf)?;
     Ok(buf)
 }
@@ -162,19 +159,11 @@ pub fn pids() -> io::Result<Vec<u32>> {
     Ok(out)
 }
 
-/// Reads one process. `page_size` is the system's page size.
-///
-/// With `sample`, also reads the `Referenced` bytes of the executable mappings from
-/// `/proc/PID/smaps` and then clears the referenced bits ([`clear_refs`]) so the next read
-/// measures the interval in between.
-pub fn read(
-    pid: u32,
-    limits: &Limits,
-    page_size: u64,
-    sample: bool,
-) -> Result<RawProcess, ReadError> {
+/// Reads one process. `page_size` is the system's page size. Only reads: no `/proc` file
+/// is opened for writing (see [`crate::executed`] for why not even `clear_refs`).
+pub fn read(pid: u32, limits: &Limits, page_size: u64) -> Result<RawProcess, ReadError> {
     let stat = read_stat(pid, limits)?;
-    read_with_stat(pid, stat, limits, page_size, sample)
+    read_with_stat(pid, stat, limits, page_size)
 }
 
 /// Reads `/proc/PID/stat` alone: identity and CPU time, the cheap first step of a read.
@@ -197,7 +186,6 @@ pub fn read_with_stat(
     stat: ProcStat,
     limits: &Limits,
     page_size: u64,
-    sample: bool,
 ) -> Result<RawProcess, ReadError> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let small = |name: &str| read_bounded(&dir.join(name), limits.max_small_file);
@@ -228,8 +216,6 @@ pub fn read_with_stat(
         residency: HashMap::new(),
         sockets: Vec::new(),
         netns: None,
-        referenced: HashMap::new(),
-        cleared: false,
     };
     if raw.stat.state == b'Z' {
         raw.unmeasurable = Some("zombie: exited, not yet reaped".to_owned());
@@ -268,19 +254,6 @@ pub fn read_with_stat(
         raw.unmeasurable = Some("cannot read its root directory".to_owned());
     }
     raw.residency = residency(&dir, &raw.mappings, limits, page_size);
-    if sample {
-        if let Ok(d) = read_bounded(&dir.join("smaps"), limits.max_maps_bytes) {
-            let exec: std::collections::HashSet<u64> = raw
-                .mappings
-                .iter()
-                .filter(|m| m.exec)
-                .map(|m| m.start)
-                .collect();
-            raw.referenced = smaps_field(&d, b"Referenced:");
-            raw.referenced.retain(|start, _| exec.contains(start));
-        }
-        raw.cleared = clear_refs(pid).is_ok();
-    }
     raw.sockets = sockets(&dir, limits.max_fds);
     raw.netns = std::fs::metadata(dir.join("ns/net")).ok().map(|m| m.ino());
     Ok(raw)
@@ -387,19 +360,7 @@ fn pages(pagemap: &File, m: &Mapping, limits: &Limits, page_size: u64) -> io::Re
     Ok(Residency::Pages(bits))
 }
 
-/// Clears the accessed bits of the process's file-backed pages (`echo 3 >
-/// /proc/PID/clear_refs`), so that `Referenced` in `smaps` counts only pages touched after
-/// now. This changes no content and runs nothing in the target; it only makes its file pages
-/// look "not recently used" to reclaim until touched again, as the kernel's own LRU aging does.
-pub fn clear_refs(pid: u32) -> io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/{pid}/clear_refs"))?
-        .write_all(b"3")
-}
-
-/// A `kB` field (`Rss:`, `Referenced:`) of every mapping in `/proc/PID/smaps`, in bytes, by
+/// A `kB` field (`Rss:`, ...) of every mapping in `/proc/PID/smaps`, in bytes, by
 /// start address.
 pub fn smaps_field(data: &[u8], field: &[u8]) -> HashMap<u64, u64> {
     let mut out = HashMap::new();
@@ -478,7 +439,7 @@ Size:                 60 kB\nRss:                  16 kB\nPss:   8 kB\n\
     #[test]
     fn reads_itself() {
         let page = rustix::param::page_size() as u64;
-        let me = read(std::process::id(), &Limits::default(), page, false).unwrap();
+        let me = read(std::process::id(), &Limits::default(), page).unwrap();
         assert_eq!(me.pid, std::process::id());
         assert!(me.unmeasurable.is_none(), "{:?}", me.unmeasurable);
         assert!(!me.mappings.is_empty());

@@ -1,5 +1,5 @@
-//! `/proc/PID/stat`: identity (pid plus start time, which survives pid reuse), parent, state
-//! and CPU time.
+//! `/proc/PID/stat`: identity (pid plus start time, which survives pid reuse), parent, state,
+//! CPU time and page-fault counts.
 //!
 //! The second field is the command name in parentheses, chosen by the process itself
 //! (`prctl(PR_SET_NAME)`, or the executable's file name): it may contain spaces and
@@ -22,6 +22,10 @@ pub struct ProcStat {
     pub ppid: u32,
     /// Field 9: the kernel's `PF_*` flags.
     pub flags: u64,
+    /// Field 10: minor page faults of all its threads (live and exited).
+    pub minflt: u64,
+    /// Field 12: major page faults of all its threads (live and exited).
+    pub majflt: u64,
     /// Field 14: user-mode CPU time, in clock ticks.
     pub utime: u64,
     /// Field 15: kernel-mode CPU time, in clock ticks.
@@ -77,6 +81,8 @@ pub fn parse(data: &[u8]) -> Result<ProcStat, ParseError> {
         state,
         ppid: u32::try_from(num(1, "bad ppid")?).map_err(|_| ParseError::new(FILE, "bad ppid"))?,
         flags: num(6, "bad flags")?,
+        minflt: num(7, "bad minflt")?,
+        majflt: num(9, "bad majflt")?,
         utime: num(11, "bad utime")?,
         stime: num(12, "bad stime")?,
         start_time: num(19, "bad start time")?,
@@ -104,6 +110,7 @@ mod tests {
         assert_eq!(s.state, b'S');
         assert_eq!(s.ppid, 1);
         assert_eq!((s.utime, s.stime), (7, 3));
+        assert_eq!((s.minflt, s.majflt), (1370, 2));
         assert_eq!(s.start_time, 123456);
     }
 

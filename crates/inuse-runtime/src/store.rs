@@ -600,7 +600,11 @@ impl Store {
              ORDER BY r.key, f.path, fe.symbol",
         )?;
         let rows = stmt.query_map([], |row| {
-            Ok(FunctionHit { root: row.get(0)?, path: row.get(1)?, symbol: row.get(2)? })
+            Ok(FunctionHit {
+                root: row.get(0)?,
+                path: row.get(1)?,
+                symbol: row.get(2)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

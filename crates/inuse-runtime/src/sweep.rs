@@ -5,10 +5,12 @@
 //! opened [`Root`], its package inventory and file-owner index, the static dependency closure
 //! of each executable (keyed by the executable's device and inode) and owner lookups; per
 //! mapped file (device and inode) its load windows. `inuse ps` runs one sweep; `inuse observe`
-//! keeps the sweeper for its whole window, so a sweep after the first costs the `/proc` reads.
+//! keeps the sweeper for its whole window, so a sweep after the first costs the `/proc` reads,
+//! and with [`Sweeper::set_incremental`] only `/proc/PID/stat` of processes that neither ran
+//! nor faulted since.
 //!
-//! A sweep reads the processes in parallel (pure `/proc` I/O), then analyses them in one
-//! thread with the caches. Processes that exit mid-read, or whose pid is reused (the start
+//! A sweep reads the processes in parallel (pure `/proc` I/O; the host's package database
+//! loads alongside on the first sweep), then analyses them in one thread with the caches. Processes that exit mid-read, or whose pid is reused (the start
 //! time changes), are dropped silently: a sweep never fails because of a race.
 
 use std::collections::{HashMap, HashSet};
@@ -269,12 +271,9 @@ pub struct Sweeper {
     roots: HashMap<(u64, u64), Option<RootCtx>>,
     windows: HashMap<(u64, u64), Option<Arc<LoadWindows>>>,
     warnings: Vec<String>,
-    sampling: bool,
-    /// Per process (pid, start time): the executable mappings (start, dev, inode) present
-    /// when its referenced bits were last cleared.
-    cleared: HashMap<(u32, u64), MappingSet>,
-    /// Per process (pid, start time), when sampling: its CPU time (utime + stime) and report
-    /// at the last full read.
+    incremental: bool,
+    /// Per process (pid, start time), when incremental: its activity and report at its last
+    /// full read.
     previous: HashMap<(u32, u64), Previous>,
 }
 
@@ -282,21 +281,48 @@ pub struct Sweeper {
 enum Read {
     /// Read in full.
     Full(Box<RawProcess>),
-    /// Used no CPU since its last full read: it cannot have mapped, touched or executed
-    /// anything new, so its last report stands and its referenced bits keep accumulating.
+    /// Neither ran nor faulted since its last full read: nothing new can be resident or
+    /// mapped, so its last report stands.
     Unchanged(u32, u64),
     /// Could not be read.
     Failed(u32, ReadError),
 }
 
-/// A process's CPU time, report and root key at its last full read.
-type Previous = (u64, ProcessReport, Option<(u64, u64)>);
+/// A process's activity ([`activity`]), report and root key at its last full read.
+type Previous = ((u64, u64), ProcessReport, Option<(u64, u64)>);
 
-/// A file as one root sees it: (root, device, inode, marked deleted, path).
-type StaleKey = ((u64, u64), u64, u64, bool, PathBuf);
+/// CPU time (utime + stime) and page faults (minor + major) of all threads of a process.
+fn activity(stat: &crate::stat::ProcStat) -> (u64, u64) {
+    (
+        stat.utime.saturating_add(stat.stime),
+        stat.minflt.saturating_add(stat.majflt),
+    )
+}
 
-/// Executable mappings as (start, device, inode).
-type MappingSet = HashSet<(u64, u64, u64)>;
+/// A file as one root sees it: (root, device, inode, marked deleted). The cache keeps the
+/// path it was checked at; another path of the same file is checked on its own.
+type StaleKey = ((u64, u64), u64, u64, bool);
+
+/// Per sweep: staleness of each file, with the path it was checked at.
+type StaleCache = HashMap<StaleKey, (PathBuf, Option<Stale>)>;
+
+/// `check()` once per file and path per sweep, however many processes map it.
+fn cached_stale(
+    cache: &mut StaleCache,
+    key: StaleKey,
+    path: &Path,
+    check: impl FnOnce() -> Option<Stale>,
+) -> Option<Stale> {
+    match cache.get(&key) {
+        Some((p, s)) if p == path => *s,
+        Some(_) => check(),
+        None => {
+            let s = check();
+            cache.insert(key, (path.to_owned(), s));
+            s
+        }
+    }
+}
 
 impl Sweeper {
     /// A sweeper with the given limits.
@@ -310,18 +336,24 @@ impl Sweeper {
             roots: HashMap::new(),
             windows: HashMap::new(),
             warnings: Vec::new(),
-            sampling: false,
-            cleared: HashMap::new(),
+            incremental: false,
             previous: HashMap::new(),
         })
     }
 
-    /// Turns interval sampling on: every sweep then reads which executable pages each
-    /// process touched since the previous sweep (`Referenced` after `clear_refs`) and starts
-    /// a new interval. Execution inside an interval is proof at page granularity, free of
-    /// fault-around; the first sweep only starts the interval.
-    pub fn set_sampling(&mut self, on: bool) {
-        self.sampling = on;
+    /// Turns incremental sweeps on (for repeated sweeps, as `inuse observe` does): a process
+    /// whose CPU time (`utime` + `stime`) and page-fault counts (`minflt` + `majflt`, which
+    /// count every thread, live or exited) are unchanged since its last full read is not
+    /// read again. It cannot have made a page resident (that takes a fault, which fault
+    /// counters count) nor loaded a library (the loader writes its relocations and so faults);
+    /// its last report is reused, with staleness of its files re-checked. Only an `mmap` that
+    /// is never touched and costs less than a clock tick can slip by, until the process's
+    /// next fault.
+    pub fn set_incremental(&mut self, on: bool) {
+        self.incremental = on;
+        if !on {
+            self.previous.clear();
+        }
     }
 
     /// The fault-around size the executed evidence assumes.
@@ -339,69 +371,33 @@ impl Sweeper {
                 &all
             }
         };
-        let (limits, page_size, sampling) = (self.limits, self.page_size, self.sampling);
+        let (limits, page_size, incremental) = (self.limits, self.page_size, self.incremental);
         let previous_reports = &self.previous;
-        let raw: Vec<Read> = pids
-            .par_iter()
-            .map(|&pid| {
-                let stat = match process::read_stat(pid, &limits) {
-                    Ok(stat) => stat,
-                    Err(e) => return Read::Failed(pid, e),
-                };
-                let key = (pid, stat.start_time);
-                let cpu = stat.utime + stat.stime;
-                if sampling
-                    && previous_reports
-                        .get(&key)
-                        .is_some_and(|(c, _, _)| *c == cpu)
-                {
-                    return Read::Unchanged(pid, stat.start_time);
-                }
-                match process::read_with_stat(pid, stat, &limits, page_size, sampling) {
-                    Ok(raw) => Read::Full(Box::new(raw)),
-                    Err(e) => Read::Failed(pid, e),
-                }
-            })
-            .collect();
-        let mut cleared = HashMap::new();
-        for read in &raw {
-            match read {
-                Read::Full(raw) if raw.cleared => {
-                    let set: MappingSet = raw
-                        .mappings
-                        .iter()
-                        .filter(|m| m.exec)
-                        .map(|m| (m.start, m.dev, m.inode))
-                        .collect();
-                    cleared.insert((raw.pid, raw.stat.start_time), set);
-                }
-                // Not cleared this time: the interval started at the last clear goes on.
-                &Read::Unchanged(pid, start) => {
-                    if let Some(set) = self.cleared.remove(&(pid, start)) {
-                        cleared.insert((pid, start), set);
-                    }
-                }
-                _ => {}
-            }
+        // The host's package database (inventory and owner index: the most expensive part of
+        // a first sweep) loads on one thread while the /proc reads run on the others.
+        let load_host = !self.roots.contains_key(&self.host);
+        let (host_ctx, raw) = rayon::join(
+            || load_host.then(|| RootCtx::open(Path::new("/"))),
+            || read_all(pids, previous_reports, limits, page_size, incremental),
+        );
+        if let Some(opened) = host_ctx {
+            let ctx = checked(opened, Path::new("/"), &mut self.warnings);
+            self.roots.insert(self.host, ctx);
         }
-        let previous = std::mem::replace(&mut self.cleared, cleared);
         let mut last = std::mem::take(&mut self.previous);
         let mut listeners: HashMap<u64, HashMap<u64, String>> = HashMap::new();
-        let mut stale_cache = HashMap::new();
+        let mut stale_cache = StaleCache::new();
         let mut processes = Vec::with_capacity(raw.len());
         let mut missing = Vec::new();
         for read in raw {
             match read {
                 Read::Full(raw) => {
                     let key = (raw.pid, raw.stat.start_time);
-                    let sampled = previous.get(&key);
-                    if let Some(report) =
-                        self.analyse(&raw, sampled, &mut listeners, &mut stale_cache)
-                    {
-                        if sampling {
-                            let cpu = raw.stat.utime + raw.stat.stime;
+                    if let Some(report) = self.analyse(&raw, &mut listeners, &mut stale_cache) {
+                        if incremental {
                             let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
-                            self.previous.insert(key, (cpu, report.clone(), root));
+                            self.previous
+                                .insert(key, (activity(&raw.stat), report.clone(), root));
                         }
                         processes.push(report);
                     }
@@ -457,9 +453,8 @@ impl Sweeper {
     fn analyse(
         &mut self,
         raw: &RawProcess,
-        sampled: Option<&MappingSet>,
         listeners: &mut HashMap<u64, HashMap<u64, String>>,
-        stale_cache: &mut HashMap<StaleKey, Option<Stale>>,
+        stale_cache: &mut StaleCache,
     ) -> Option<ProcessReport> {
         let pid = raw.pid;
         let mut report = ProcessReport {
@@ -582,9 +577,9 @@ impl Sweeper {
                 .unwrap_or_else(|| PathBuf::from(OsStr::from_bytes(path)));
             let shown = inner.to_string_lossy().into_owned();
             // One check per file and root per sweep, however many processes map it.
-            let stale = *stale_cache
-                .entry((key, dev, ino, deleted_flag, inner.clone()))
-                .or_insert_with(|| stale(ctx, &root_dir, &inner, dev, ino, deleted_flag));
+            let stale = cached_stale(stale_cache, (key, dev, ino, deleted_flag), &inner, || {
+                stale(ctx, &root_dir, &inner, dev, ino, deleted_flag)
+            });
             let package = ctx.package(&inner);
             let win = windows.get(&(dev, ino)).cloned().flatten();
             let has_exec = maps.iter().any(|m| m.exec);
@@ -611,9 +606,6 @@ impl Sweeper {
                                 .residency
                                 .get(&m.start)
                                 .unwrap_or(&Residency::Unreadable),
-                            referenced: sampled
-                                .filter(|s| s.contains(&(m.start, m.dev, m.inode)))
-                                .and_then(|_| raw.referenced.get(&m.start).copied()),
                         })
                         .collect();
                     executed::classify(&exec, w, fault_around, page_size)
@@ -646,7 +638,7 @@ impl Sweeper {
         pid: u32,
         root: (u64, u64),
         report: &mut ProcessReport,
-        cache: &mut HashMap<StaleKey, Option<Stale>>,
+        cache: &mut StaleCache,
     ) {
         let root_dir = if root == self.host {
             PathBuf::from("/")
@@ -657,10 +649,10 @@ impl Sweeper {
             return;
         };
         for o in &mut report.objects {
-            let inner = PathBuf::from(&o.path);
-            o.stale = *cache
-                .entry((root, o.dev, o.ino, true, inner.clone()))
-                .or_insert_with(|| stale(ctx, &root_dir, &inner, o.dev, o.ino, true));
+            let inner = Path::new(&o.path);
+            o.stale = cached_stale(cache, (root, o.dev, o.ino, true), inner, || {
+                stale(ctx, &root_dir, inner, o.dev, o.ino, true)
+            });
         }
     }
 
@@ -720,22 +712,58 @@ fn root_ctx<'a>(
 ) -> Option<&'a mut RootCtx> {
     roots
         .entry(key)
-        .or_insert_with(|| match RootCtx::open(dir) {
-            Ok(ctx) => {
-                warnings.extend(
-                    ctx.inventory
-                        .problems
-                        .iter()
-                        .map(|p| format!("{}: {p}", dir.display())),
-                );
-                Some(ctx)
+        .or_insert_with(|| checked(RootCtx::open(dir), dir, warnings))
+        .as_mut()
+}
+
+/// A freshly opened root context, its problems turned into warnings.
+fn checked(opened: io::Result<RootCtx>, dir: &Path, warnings: &mut Vec<String>) -> Option<RootCtx> {
+    match opened {
+        Ok(ctx) => {
+            warnings.extend(
+                ctx.inventory
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", dir.display())),
+            );
+            Some(ctx)
+        }
+        Err(e) => {
+            warnings.push(format!("cannot open root {}: {e}", dir.display()));
+            None
+        }
+    }
+}
+
+/// The parallel read phase: every pid's `stat`, then the rest of `/proc/PID` unless the
+/// process is unchanged since `previous` (incremental sweeps).
+fn read_all(
+    pids: &[u32],
+    previous: &HashMap<(u32, u64), Previous>,
+    limits: Limits,
+    page_size: u64,
+    incremental: bool,
+) -> Vec<Read> {
+    pids.par_iter()
+        .map(|&pid| {
+            let stat = match process::read_stat(pid, &limits) {
+                Ok(stat) => stat,
+                Err(e) => return Read::Failed(pid, e),
+            };
+            let key = (pid, stat.start_time);
+            if incremental
+                && previous
+                    .get(&key)
+                    .is_some_and(|(a, _, _)| *a == activity(&stat))
+            {
+                return Read::Unchanged(pid, stat.start_time);
             }
-            Err(e) => {
-                warnings.push(format!("cannot open root {}: {e}", dir.display()));
-                None
+            match process::read_with_stat(pid, stat, &limits, page_size) {
+                Ok(raw) => Read::Full(Box::new(raw)),
+                Err(e) => Read::Failed(pid, e),
             }
         })
-        .as_mut()
+        .collect()
 }
 
 /// Opens the file a mapping maps: through `/proc/PID/map_files` (the very file, even deleted

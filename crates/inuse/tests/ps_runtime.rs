@@ -29,12 +29,7 @@ fn inuse() -> Inuse {
 
 /// Runs `inuse ps --format json PID...` and returns the run and the decoded document.
 fn ps_json(pids: &[u32]) -> (InuseOutput, Value) {
-    ps_json_with(&[], pids)
-}
-
-fn ps_json_with(extra: &[&str], pids: &[u32]) -> (InuseOutput, Value) {
     let mut args = vec!["ps".to_owned(), "--format".into(), "json".into()];
-    args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(pids.iter().map(u32::to_string));
     let out = inuse().run(&args);
     assert!(
@@ -333,16 +328,17 @@ fn executed_versus_merely_linked() {
     let mut i = LiveProcess::spawn(&mut clean_command(&idle, Vec::<String>::new()));
     b.wait_for_mapped(READY, ".so.1.2.13");
     i.wait_for_maps(READY, |m| m.contains("/libz.so"));
-    // Residency alone: compress() lies in the first 64 KiB of libz's text on Debian 12, the
-    // fault-around block of its DT_INIT, so a snapshot may only say init-only; it must never
-    // say none, and never yes for the idle one.
+    // Residency, read-only: on Debian 12 compress() and everything it calls lie in the first
+    // 64 KiB of libz's text, the fault-around block of its DT_INIT, so the loop cannot be told
+    // from load-time code and may show init-only (never none); the idle one must never show
+    // yes (see executed_busy_libz_is_yes for the stronger claim).
     let (_, doc) = ps_json(&[b.pid(), i.pid()]);
-    let snapshot = object(process(&doc, b.pid()), "libz.so")["executed"].clone();
-    assert!(snapshot == "yes" || snapshot == "init-only", "{snapshot}");
-    // Sampling sees the pages the loop touches during the interval.
-    let (_, doc) = ps_json_with(&["--sample", "500ms"], &[b.pid(), i.pid()]);
     let busy_z = object(process(&doc, b.pid()), "libz.so");
-    assert_eq!(busy_z["executed"], "yes", "{busy_z:#}");
+    let busy_verdict = busy_z["executed"].as_str().unwrap();
+    assert!(
+        busy_verdict == "yes" || busy_verdict == "init-only",
+        "{busy_z:#}"
+    );
     let idle_z = object(process(&doc, i.pid()), "libz.so");
     let verdict = idle_z["executed"].as_str().unwrap();
     assert!(
@@ -410,4 +406,80 @@ fn missing_pid_is_partial_not_a_crash() {
         "{}",
         out.describe()
     );
+}
+
+/// The acceptance claim of issue #5: a program calling `compress()` in a loop shows libz
+/// `yes` without sampling. Not reachable read-only on x86-64 with Debian 12's libz: the loop's
+/// code shares the 64 KiB fault-around block of libz's `DT_INIT`, and the accessed bits
+/// (`Referenced` in smaps) are set on every page fault-around maps, so the busy and the idle
+/// program have the same 16 resident, referenced pages. Kept, ignored, as the open requirement;
+/// function-level evidence (`inuse trace`, uprobes) is what separates them.
+#[test]
+#[ignore = "unreachable read-only on x86-64: compress() shares libz's DT_INIT fault-around block"]
+fn executed_busy_libz_is_yes() {
+    if !Path::new("/usr/include/zlib.h").exists() {
+        Skip::new("zlib1g-dev is not installed").report();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let busy = or_skip!(
+        CBuild::new(dir.path())
+            .source(
+                "#include <zlib.h>\n#include <unistd.h>\n\
+                 int main(void) {\n\
+                   static unsigned char in[65536], out[80000];\n\
+                   for (unsigned i = 0; i < sizeof in; i++) in[i] = (unsigned char)(i * 7 % 251);\n\
+                   for (;;) { uLongf n = sizeof out; compress(out, &n, in, sizeof in); \
+                              usleep(20000); }\n\
+                 }"
+            )
+            .link_arg("-lz")
+            .executable("zbusy")
+            .build()
+    );
+    let mut b = LiveProcess::spawn(&mut clean_command(&busy, Vec::<String>::new()));
+    b.wait_for_maps(READY, |m| m.contains("/libz.so"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, doc) = ps_json(&[b.pid()]);
+    let busy_z = object(process(&doc, b.pid()), "libz.so");
+    assert_eq!(busy_z["executed"], "yes", "{busy_z:#}");
+}
+
+/// inuse only reads: under strace, `inuse ps` opens no file for writing at all, in particular
+/// nothing below /proc (the former sampling wrote /proc/PID/clear_refs).
+#[test]
+fn ps_never_opens_proc_for_writing() {
+    let strace = or_skip!(require_tool("strace"));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("strace.log");
+    let out = Inuse::new(&strace).run([
+        "-f".as_ref(),
+        "-qq".as_ref(),
+        "-e".as_ref(),
+        "trace=open,openat,openat2,creat,truncate".as_ref(),
+        "-o".as_ref(),
+        log.as_os_str(),
+        env!("CARGO_BIN_EXE_inuse").as_ref(),
+        "ps".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert!(matches!(out.code, Some(0 | 1)), "{}", out.describe());
+    let trace = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        trace.contains("/proc/"),
+        "strace saw no /proc access:\n{trace}"
+    );
+    let writes: Vec<&str> = trace
+        .lines()
+        .filter(|l| {
+            l.contains("O_WRONLY")
+                || l.contains("O_RDWR")
+                || l.contains("O_CREAT")
+                || l.contains("O_TRUNC")
+                || l.contains("creat(")
+                || l.contains("truncate(")
+        })
+        .collect();
+    assert!(writes.is_empty(), "opened for writing: {writes:#?}");
 }

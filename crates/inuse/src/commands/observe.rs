@@ -104,7 +104,7 @@ pub fn run(args: &ObserveArgs) -> anyhow::Result<Code> {
         window.0
     );
     let mut sweeper = Sweeper::new(Limits::default()).context("cannot stat /")?;
-    sweeper.set_sampling(true);
+    sweeper.set_incremental(true);
     let start = Instant::now();
     let mut sweeps = 0u64;
     let mut took = Vec::new();

@@ -1,7 +1,8 @@
 //! `inuse ps`: what live processes have loaded, executed, and left stale, right now.
 //!
 //! Glue over [`inuse_runtime::Sweeper`]: one sweep of the given pids (or all), rendered as a
-//! table or as the JSON document documented in the README. The exit code says whether stale
+//! table or as the JSON document documented in the README. Read-only: nothing under `/proc`
+//! is written. The exit code says whether stale
 //! code runs (1, a restart is due) or some asked-for pid could not be measured (3).
 
 use std::io::{self, Write};
@@ -23,12 +24,6 @@ pub struct PsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-
-    /// Also watch which code pages each process touches during this interval (`500ms`, `2s`):
-    /// page-exact executed evidence, free of the kernel's 64 KiB fault-around blur. Clears
-    /// the processes' page-accessed bits (`/proc/PID/clear_refs`); nothing else changes.
-    #[arg(long, value_name = "DURATION", value_parser = super::observe::parse_duration)]
-    sample: Option<std::time::Duration>,
 }
 
 /// Output formats of `inuse ps`.
@@ -44,12 +39,6 @@ enum Format {
 pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
     let mut sweeper = Sweeper::new(Limits::default()).context("cannot stat /")?;
     let pids = (!args.pids.is_empty()).then_some(args.pids.as_slice());
-    if let Some(interval) = args.sample {
-        sweeper.set_sampling(true);
-        // The first sweep starts the interval; the second reads it.
-        let _ = sweeper.sweep(pids);
-        std::thread::sleep(interval);
-    }
     let sweep = sweeper.sweep(pids);
     for w in &sweep.warnings {
         eprintln!("inuse: warning: {w}");
