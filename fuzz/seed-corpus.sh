@@ -3,7 +3,7 @@
 # come from the shared reference data (INUSE_TESTDATA, default <workspace>/../shared/data) and
 # from this host, and libFuzzer adds what it finds.
 #
-#   fuzz/seed-corpus.sh        seed every target this script knows
+#   fuzz/seed-corpus.sh        seed every target this script knows (elf_parse, osv_record)
 #
 # Seeds are kept small: libFuzzer's -max_len defaults to the largest seed, and every execution
 # reads the whole input. Files over MAX_SEED bytes (default 256 KiB) are left out.
@@ -55,3 +55,15 @@ for f in /lib/x86_64-linux-gnu/libdl.so.2 /lib/x86_64-linux-gnu/libutil.so.1 \
     fi
 done
 echo "seed-corpus: elf_parse has $(find "$elf" -type f | wc -l) seeds ($count from this host)" >&2
+
+# OSV records: the shared samples (Debian, Ubuntu, the Red Hat family, osv.dev exports).
+osv=$fuzz_dir/corpus/osv_record
+mkdir -p "$osv"
+if compgen -G "$data/osv/samples/*/*.json" >/dev/null; then
+    for f in "$data"/osv/samples/*/*.json; do
+        add "$f" "$osv" || true
+    done
+else
+    echo "seed-corpus: no OSV samples at $data/osv/samples (set INUSE_TESTDATA)" >&2
+fi
+echo "seed-corpus: osv_record has $(find "$osv" -type f | wc -l) seeds" >&2

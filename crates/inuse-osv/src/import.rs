@@ -15,11 +15,13 @@
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::model::Record;
-use crate::store::{Put, StoreError, Writer};
+use crate::store::{Prepared, Put, StoreError, Writer, deflate};
 
 /// Bounds on what an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,22 +84,62 @@ pub struct Report {
     pub warnings: Vec<Rejected>,
 }
 
-impl Report {
-    fn reject(&mut self, file: &str, id: Option<String>, reason: impl ToString) {
-        self.rejected.push(Rejected {
-            file: file.to_owned(),
-            id,
-            reason: reason.to_string(),
-        });
-    }
-}
-
 /// Feeds inputs into one import transaction.
+///
+/// Each call ([`Importer::path`], [`Importer::zip`], [`Importer::json`]) runs a pipeline: the
+/// calling thread reads the inputs (for zip archives, the compressed entries) and writes to
+/// the store, while a second thread inflates, parses and validates them in parallel batches
+/// on the rayon pool. Everything is written and reported in the order it was read, and the
+/// limits are applied in that order too, so the outcome is the same as a sequential import's.
 pub struct Importer<'w, 's> {
     writer: &'w mut Writer<'s>,
     limits: Limits,
     /// The running report.
     pub report: Report,
+}
+
+/// Items per batch handed to the parsing thread.
+const BATCH_ITEMS: usize = 64;
+/// Bytes (as read) per batch handed to the parsing thread.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches queued ahead of the parsing thread.
+const BATCHES_AHEAD: usize = 4;
+
+/// Something read, in input order, on its way to the store.
+enum Item {
+    /// JSON text (one record or an array) named `name`.
+    Json { name: String, bytes: Vec<u8> },
+    /// A zip entry as stored in archive number `archive`: `raw` is raw deflate when
+    /// `deflated`, else the entry itself; `crc` its CRC-32, `size` its declared size.
+    Zipped {
+        name: String,
+        archive: usize,
+        raw: Vec<u8>,
+        deflated: bool,
+        crc: u32,
+        size: u64,
+    },
+    /// An input that was skipped while reading.
+    Rejected(Rejected),
+}
+
+/// What the parsing thread made of an [`Item`].
+struct Parsed {
+    /// For a zip entry: its archive and how many bytes it inflated to.
+    zip: Option<(usize, u64)>,
+    /// Why the item could not be read at all.
+    unreadable: Option<Rejected>,
+    /// Its records, or why they were rejected.
+    records: Vec<Outcome>,
+}
+
+enum Outcome {
+    Record {
+        name: String,
+        prepared: Box<Prepared>,
+        warnings: Vec<String>,
+    },
+    Rejected(Rejected),
 }
 
 impl<'w, 's> Importer<'w, 's> {
@@ -112,17 +154,244 @@ impl<'w, 's> Importer<'w, 's> {
 
     /// Imports a file or directory. Unreadable inputs are reported, not fatal.
     pub fn path(&mut self, path: &Path) -> Result<(), StoreError> {
+        self.pipeline(|sink| sink.path(path))
+    }
+
+    /// Imports the records of a zip archive read from `reader`; `name` names it in reports.
+    pub fn zip<R: Read + Seek>(&mut self, reader: R, name: &str) -> Result<(), StoreError> {
+        self.pipeline(|sink| sink.zip(reader, name))
+    }
+
+    /// Imports the record (or array of records) in `bytes`; `name` names it in reports.
+    pub fn json(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.pipeline(|sink| {
+            sink.push(Item::Json {
+                name: name.to_owned(),
+                bytes: bytes.to_vec(),
+            })
+        })
+    }
+
+    /// Runs `read` on this thread with a parsing thread behind it, writing what it parses.
+    fn pipeline(
+        &mut self,
+        read: impl FnOnce(&mut Sink<'_, 's>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let limits = self.limits;
+        let writer = &mut *self.writer;
+        let report = &mut self.report;
+        std::thread::scope(|scope| {
+            let (to_parser, parser_in) = mpsc::sync_channel::<Vec<Item>>(BATCHES_AHEAD);
+            let (parser_out, from_parser) = mpsc::channel::<Vec<Parsed>>();
+            scope.spawn(move || {
+                for batch in parser_in {
+                    let parsed: Vec<Parsed> = batch
+                        .into_par_iter()
+                        .map(|item| parse_item(item, &limits))
+                        .collect();
+                    if parser_out.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut sink = Sink {
+                limits,
+                writer,
+                report,
+                batch: Vec::new(),
+                batch_bytes: 0,
+                to_parser: Some(to_parser),
+                from_parser,
+                in_flight: 0,
+                archives: Vec::new(),
+                archive_current: None,
+                archive_total: 0,
+                archive_done: None,
+            };
+            read(&mut sink)?;
+            sink.finish()
+            // On an error the sink is dropped here: the parsing thread sees its input end (or
+            // its output dropped) and stops, and the scope waits for it.
+        })
+    }
+}
+
+/// The reading end of a pipeline: batches items for the parsing thread and writes what comes
+/// back, in order.
+struct Sink<'a, 's> {
+    limits: Limits,
+    writer: &'a mut Writer<'s>,
+    report: &'a mut Report,
+    batch: Vec<Item>,
+    batch_bytes: usize,
+    to_parser: Option<mpsc::SyncSender<Vec<Item>>>,
+    from_parser: mpsc::Receiver<Vec<Parsed>>,
+    /// Batches sent and not yet written.
+    in_flight: usize,
+    /// Names of the zip archives read, by number.
+    archives: Vec<String>,
+    /// The archive being written.
+    archive_current: Option<usize>,
+    /// Bytes inflated so far from it.
+    archive_total: u64,
+    /// An archive over its total limit: the rest of it is skipped.
+    archive_done: Option<usize>,
+}
+
+impl<'s> Sink<'_, 's> {
+    fn reject(
+        &mut self,
+        file: &str,
+        id: Option<String>,
+        reason: impl ToString,
+    ) -> Result<(), StoreError> {
+        self.push(Item::Rejected(Rejected {
+            file: file.to_owned(),
+            id,
+            reason: reason.to_string(),
+        }))
+    }
+
+    /// Queues `item`; sends the batch when it is full.
+    fn push(&mut self, item: Item) -> Result<(), StoreError> {
+        match &item {
+            Item::Json { bytes, .. } => self.batch_bytes += bytes.len(),
+            Item::Zipped { raw, .. } => self.batch_bytes += raw.len(),
+            Item::Rejected(_) => {}
+        }
+        self.batch.push(item);
+        if self.batch.len() >= BATCH_ITEMS || self.batch_bytes >= BATCH_BYTES {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the current batch to the parsing thread, writing parsed batches meanwhile.
+    fn send(&mut self) -> Result<(), StoreError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        loop {
+            let Some(to_parser) = &self.to_parser else {
+                return Ok(());
+            };
+            match to_parser.try_send(batch) {
+                Ok(()) => {
+                    self.in_flight += 1;
+                    break;
+                }
+                Err(mpsc::TrySendError::Full(b)) => {
+                    // The parsing thread has work queued, so it will answer.
+                    batch = b;
+                    self.write_next()?;
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    // The parsing thread died (a panic, which the scope propagates).
+                    self.to_parser = None;
+                    return Ok(());
+                }
+            }
+        }
+        while let Ok(parsed) = self.from_parser.try_recv() {
+            self.in_flight -= 1;
+            self.write(parsed)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the next parsed batch and writes it.
+    fn write_next(&mut self) -> Result<(), StoreError> {
+        match self.from_parser.recv() {
+            Ok(parsed) => {
+                self.in_flight -= 1;
+                self.write(parsed)
+            }
+            Err(_) => {
+                self.in_flight = 0;
+                Ok(())
+            }
+        }
+    }
+
+    fn write(&mut self, parsed: Vec<Parsed>) -> Result<(), StoreError> {
+        for p in parsed {
+            if let Some((archive, inflated)) = p.zip {
+                if self.archive_current != Some(archive) {
+                    self.archive_current = Some(archive);
+                    self.archive_total = 0;
+                }
+                if self.archive_done == Some(archive) {
+                    // Read ahead of the limit being noticed: skipped like the rest.
+                    continue;
+                }
+                self.archive_total += inflated;
+                if p.unreadable.is_none() && self.archive_total > self.limits.max_archive_bytes {
+                    let name = self.archives.get(archive).cloned().unwrap_or_default();
+                    self.report.rejected.push(Rejected {
+                        file: name,
+                        id: None,
+                        reason: format!(
+                            "inflates beyond the limit of {} bytes in total; the rest of the archive is skipped",
+                            self.limits.max_archive_bytes
+                        ),
+                    });
+                    self.archive_done = Some(archive);
+                    continue;
+                }
+            }
+            if let Some(r) = p.unreadable {
+                self.report.rejected.push(r);
+                continue;
+            }
+            for o in p.records {
+                match o {
+                    Outcome::Rejected(r) => self.report.rejected.push(r),
+                    Outcome::Record {
+                        name,
+                        prepared,
+                        warnings,
+                    } => {
+                        for w in warnings {
+                            self.report.warnings.push(Rejected {
+                                file: name.clone(),
+                                id: Some(prepared.id().to_owned()),
+                                reason: w,
+                            });
+                        }
+                        self.report.records += 1;
+                        match self.writer.put_prepared(*prepared, &name)? {
+                            Put::Added => self.report.added += 1,
+                            Put::Replaced => self.report.replaced += 1,
+                            Put::Unchanged => self.report.unchanged += 1,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is left and writes everything still being parsed.
+    fn finish(mut self) -> Result<(), StoreError> {
+        self.send()?;
+        self.to_parser = None;
+        while self.in_flight > 0 {
+            self.write_next()?;
+        }
+        Ok(())
+    }
+
+    fn path(&mut self, path: &Path) -> Result<(), StoreError> {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => {
-                self.report.reject(&path.display().to_string(), None, e);
-                return Ok(());
-            }
+            Err(e) => return self.reject(&path.display().to_string(), None, e),
         };
         if meta.is_dir() {
             let mut files = Vec::new();
             if let Err(e) = walk(path, &mut files) {
-                self.report.reject(&path.display().to_string(), None, e);
+                self.reject(&path.display().to_string(), None, e)?;
             }
             files.sort();
             for f in files {
@@ -138,58 +407,54 @@ impl<'w, 's> Importer<'w, 's> {
         let name = path.display().to_string();
         let mut f = match File::open(path) {
             Ok(f) => f,
-            Err(e) => {
-                self.report.reject(&name, None, e);
-                return Ok(());
-            }
+            Err(e) => return self.reject(&name, None, e),
         };
         let mut magic = [0u8; 4];
         let is_zip = f.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
         if let Err(e) = f.rewind() {
-            self.report.reject(&name, None, e);
-            return Ok(());
+            return self.reject(&name, None, e);
         }
         if is_zip {
-            return self.zip(f, &name);
+            return self.zip(io::BufReader::new(f), &name);
         }
         match read_bounded(&mut f, self.limits.max_record_bytes) {
-            Ok(bytes) => self.json(&name, &bytes),
-            Err(e) => {
-                self.report.reject(&name, None, e);
-                Ok(())
-            }
+            Ok(bytes) => self.push(Item::Json { name, bytes }),
+            Err(e) => self.reject(&name, None, e),
         }
     }
 
-    /// Imports the records of a zip archive read from `reader`; `name` names it in reports.
-    pub fn zip<R: Read + Seek>(&mut self, reader: R, name: &str) -> Result<(), StoreError> {
+    fn zip<R: Read + Seek>(&mut self, reader: R, name: &str) -> Result<(), StoreError> {
         let mut archive = match zip::ZipArchive::new(reader) {
             Ok(a) => a,
-            Err(e) => {
-                self.report
-                    .reject(name, None, format!("not a readable zip: {e}"));
-                return Ok(());
-            }
+            Err(e) => return self.reject(name, None, format!("not a readable zip: {e}")),
         };
-        if archive.len() > self.limits.max_archive_entries {
-            self.report.reject(
+        let limits = self.limits;
+        if archive.len() > limits.max_archive_entries {
+            return self.reject(
                 name,
                 None,
                 format!(
                     "{} entries, more than the limit of {}",
                     archive.len(),
-                    self.limits.max_archive_entries
+                    limits.max_archive_entries
                 ),
             );
-            return Ok(());
         }
-        let mut total: u64 = 0;
-        let mut buf = Vec::new();
+        let number = self.archives.len();
+        self.archives.push(name.to_owned());
+        // Deflate grows incompressible data by a few bytes per 16 KiB block at most: a
+        // compressed entry larger than this cannot inflate within the limit.
+        let max_compressed = limits.max_record_bytes + limits.max_record_bytes / 256 + 1024;
         for i in 0..archive.len() {
-            let mut entry = match archive.by_index(i) {
+            if self.archive_done == Some(number) {
+                break;
+            }
+            // The compressed bytes only: they are inflated (and checked against the limits
+            // and their CRC) by the parsing thread.
+            let mut entry = match archive.by_index_raw(i) {
                 Ok(e) => e,
                 Err(e) => {
-                    self.report.reject(name, None, format!("entry {i}: {e}"));
+                    self.reject(name, None, format!("entry {i}: {e}"))?;
                     continue;
                 }
             };
@@ -200,99 +465,169 @@ impl<'w, 's> Importer<'w, 's> {
             if !entry.name().ends_with(".json") {
                 continue;
             }
-            if entry.size() > self.limits.max_record_bytes {
-                self.report.reject(
+            let problem = if entry.encrypted() {
+                Some(format!("entry {i}: encrypted"))
+            } else if !matches!(
+                entry.compression(),
+                zip::CompressionMethod::Deflated | zip::CompressionMethod::Stored
+            ) {
+                Some(format!(
+                    "entry {i}: unsupported compression method {}",
+                    entry.compression()
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                drop(entry);
+                self.reject(name, None, problem)?;
+                continue;
+            }
+            let size = entry.size();
+            if size > limits.max_record_bytes {
+                drop(entry);
+                self.reject(
                     &entry_name,
                     None,
                     format!(
-                        "declares {} bytes uncompressed, more than the limit of {}",
-                        entry.size(),
-                        self.limits.max_record_bytes
+                        "declares {size} bytes uncompressed, more than the limit of {}",
+                        limits.max_record_bytes
                     ),
-                );
+                )?;
                 continue;
             }
-            buf.clear();
-            // Bounded by what is actually inflated, whatever the header claims.
-            let read = (&mut entry)
-                .take(self.limits.max_record_bytes + 1)
-                .read_to_end(&mut buf);
-            total += buf.len() as u64;
+            let deflated = entry.compression() == zip::CompressionMethod::Deflated;
+            let crc = entry.crc32();
+            let mut raw = Vec::with_capacity(entry.compressed_size().min(max_compressed) as usize);
+            let read = (&mut entry).take(max_compressed + 1).read_to_end(&mut raw);
+            drop(entry);
             if let Err(e) = read {
-                self.report.reject(&entry_name, None, e);
+                self.reject(&entry_name, None, e)?;
                 continue;
             }
-            if buf.len() as u64 > self.limits.max_record_bytes {
-                self.report.reject(
+            if raw.len() as u64 > max_compressed {
+                self.reject(
                     &entry_name,
                     None,
                     format!(
                         "inflates beyond the limit of {} bytes",
-                        self.limits.max_record_bytes
+                        limits.max_record_bytes
                     ),
-                );
+                )?;
                 continue;
             }
-            if total > self.limits.max_archive_bytes {
-                self.report.reject(
-                    name,
-                    None,
-                    format!(
-                        "inflates beyond the limit of {} bytes in total; the rest of the archive is skipped",
-                        self.limits.max_archive_bytes
-                    ),
-                );
-                break;
-            }
-            let bytes = std::mem::take(&mut buf);
-            self.json(&entry_name, &bytes)?;
-            buf = bytes;
+            self.push(Item::Zipped {
+                name: entry_name,
+                archive: number,
+                raw,
+                deflated,
+                crc,
+                size,
+            })?;
         }
         Ok(())
     }
+}
 
-    /// Imports the record (or array of records) in `bytes`; `name` names it in reports.
-    pub fn json(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first == Some(&b'[') {
-            let items: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.report.reject(name, None, format!("invalid JSON: {e}"));
-                    return Ok(());
+/// Inflates (if need be) and parses one item.
+fn parse_item(item: Item, limits: &Limits) -> Parsed {
+    let mut parsed = Parsed {
+        zip: None,
+        unreadable: None,
+        records: Vec::new(),
+    };
+    match item {
+        Item::Rejected(r) => parsed.unreadable = Some(r),
+        Item::Json { name, bytes } => parse_json(name, &bytes, None, &mut parsed.records),
+        Item::Zipped {
+            name,
+            archive,
+            raw,
+            deflated,
+            crc,
+            size,
+        } => {
+            let max = limits.max_record_bytes;
+            let (bytes, read, raw) = if deflated {
+                let mut buf = Vec::with_capacity(size.min(max) as usize);
+                let read = flate2::read::DeflateDecoder::new(&raw[..])
+                    .take(max + 1)
+                    .read_to_end(&mut buf);
+                (buf, read.map(drop), Some(raw))
+            } else {
+                (raw, Ok(()), None)
+            };
+            parsed.zip = Some((archive, bytes.len() as u64));
+            let problem = match read {
+                Err(e) => Some(e.to_string()),
+                Ok(()) if bytes.len() as u64 > max => {
+                    Some(format!("inflates beyond the limit of {max} bytes"))
+                }
+                Ok(()) => {
+                    let mut sum = flate2::Crc::new();
+                    sum.update(&bytes);
+                    (sum.sum() != crc).then(|| "invalid checksum".to_owned())
                 }
             };
-            for (i, item) in items.iter().enumerate() {
-                self.one(&format!("{name}[{i}]"), item.get().as_bytes())?;
+            if let Some(reason) = problem {
+                parsed.unreadable = Some(Rejected {
+                    file: name,
+                    id: None,
+                    reason,
+                });
+            } else {
+                // The entry's compressed bytes just inflated to `bytes`: the store keeps them
+                // as they are rather than compressing the record again.
+                parse_json(name, &bytes, raw, &mut parsed.records);
             }
-            Ok(())
-        } else {
-            self.one(name, bytes)
         }
     }
+    parsed
+}
 
-    fn one(&mut self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let record = match Record::from_json(bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                self.report.reject(name, Record::sniff_id(bytes), e);
-                return Ok(());
+/// Parses a record, or the records of an array; `deflated` is `bytes` compressed, if known.
+fn parse_json(name: String, bytes: &[u8], deflated: Option<Vec<u8>>, out: &mut Vec<Outcome>) {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'[') {
+        out.push(parse_one(name, bytes, deflated));
+        return;
+    }
+    let items: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(Outcome::Rejected(Rejected {
+                file: name,
+                id: None,
+                reason: format!("invalid JSON: {e}"),
+            }));
+            return;
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        out.push(parse_one(
+            format!("{name}[{i}]"),
+            item.get().as_bytes(),
+            None,
+        ));
+    }
+}
+
+fn parse_one(name: String, bytes: &[u8], deflated: Option<Vec<u8>>) -> Outcome {
+    match Record::from_json(bytes) {
+        Ok(mut record) => {
+            let deflated = deflated.unwrap_or_else(|| deflate(bytes));
+            let warnings = std::mem::take(&mut record.warnings);
+            Outcome::Record {
+                name,
+                prepared: Box::new(Prepared::new(&record, deflated)),
+                warnings,
             }
-        };
-        for w in &record.warnings {
-            self.report.warnings.push(Rejected {
-                file: name.to_owned(),
-                id: Some(record.id.clone()),
-                reason: w.clone(),
-            });
         }
-        self.report.records += 1;
-        match self.writer.put(&record, bytes, name)? {
-            Put::Added => self.report.added += 1,
-            Put::Replaced => self.report.replaced += 1,
-            Put::Unchanged => self.report.unchanged += 1,
-        }
-        Ok(())
+        Err(e) => Outcome::Rejected(Rejected {
+            file: name,
+            id: Record::sniff_id(bytes),
+            reason: e.to_string(),
+        }),
     }
 }
 

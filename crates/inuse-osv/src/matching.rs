@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use crate::ecosystem::{Ecosystem, NameBy};
 use crate::model::{Event, Range, RangeKind, Record};
-use crate::store::{Store, StoreError, StoredEntry};
+use crate::store::{Info, Store, StoreError, StoredEntry};
 
 /// The installed package a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,12 +208,15 @@ pub fn range_affects(
 /// A hit of one record on one package.
 struct Hit {
     package: usize,
-    record: String,
+    /// The record's row in the store.
+    record: i64,
     fix: Option<String>,
     scheme: Scheme,
 }
 
 /// Matches every installed package of `inventory` against `store`.
+///
+/// Reads only the index and the records' normalized columns: no record JSON is parsed.
 pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, StoreError> {
     let _snapshot = store.snapshot()?;
     let mut out = Matches::default();
@@ -253,17 +256,17 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
             continue;
         };
         let (exact, like) = ecosystem.lookup_keys();
-        for (record, entry) in store.affected(&exact, like.as_deref(), name)? {
+        store.lookup(&exact, like.as_deref(), name, |record, entry| {
             for &i in packages {
                 let p = &inventory.packages[i];
                 let version = match ecosystem.name_by() {
                     NameBy::Source => &p.source_version,
                     NameBy::Binary => &p.version,
                 };
-                match entry_affects(scheme, &entry, version) {
+                match entry_affects(scheme, entry, version) {
                     Ok(Some(fix)) => hits.push(Hit {
                         package: i,
-                        record: record.clone(),
+                        record,
                         fix,
                         scheme,
                     }),
@@ -276,20 +279,27 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
     }
 
-    // Records of the hits, read once each.
-    let mut records: HashMap<String, Record> = HashMap::new();
+    // Records of the hits, read once each: by id, and the id of each row.
+    let mut records: HashMap<String, Info> = HashMap::new();
+    let mut ids_of: HashMap<i64, String> = HashMap::new();
+    let mut missing: BTreeSet<i64> = BTreeSet::new();
     for h in &hits {
-        if !records.contains_key(&h.record) {
-            match store.record(&h.record)? {
-                Some(r) => {
-                    records.insert(h.record.clone(), r);
-                }
-                None => out
-                    .problems
-                    .push(format!("{}: stored record no longer validates", h.record)),
+        if ids_of.contains_key(&h.record) || missing.contains(&h.record) {
+            continue;
+        }
+        match store.info(h.record)? {
+            Some(info) => {
+                ids_of.insert(h.record, info.id.clone());
+                records.insert(info.id.clone(), info);
+            }
+            None => {
+                missing.insert(h.record);
+                out.problems
+                    .push(format!("record row {}: no longer stored", h.record));
             }
         }
     }
@@ -300,30 +310,33 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
         for a in &r.aliases {
             groups.union(&r.id, a);
         }
-        if let Some(cve) = single_cve(r) {
-            groups.union(&r.id, &cve);
+        if let Some(cve) = &r.cve {
+            groups.union(&r.id, cve);
         }
     }
 
     // (package, group root) -> hits
-    let mut by_vuln: BTreeMap<(usize, String), Vec<&Hit>> = BTreeMap::new();
+    let mut by_vuln: BTreeMap<(usize, String), Vec<(&str, &Hit)>> = BTreeMap::new();
     for h in &hits {
-        if records.contains_key(&h.record) {
-            let root = groups.find_name(&h.record);
-            by_vuln.entry((h.package, root)).or_default().push(h);
+        if let Some(id) = ids_of.get(&h.record) {
+            let root = groups.find_name(id);
+            by_vuln
+                .entry((h.package, root))
+                .or_default()
+                .push((id.as_str(), h));
         }
     }
-    let mut others: HashMap<String, Option<Record>> = HashMap::new();
+    let mut others: HashMap<String, Option<Info>> = HashMap::new();
     for ((package, _), hs) in by_vuln {
         let p = &inventory.packages[package];
-        let matched: BTreeSet<&str> = hs.iter().map(|h| h.record.as_str()).collect();
+        let matched: BTreeSet<&str> = hs.iter().map(|(id, _)| *id).collect();
         let mut ids: BTreeSet<String> = BTreeSet::new();
         for id in &matched {
             ids.insert((*id).to_owned());
             if let Some(r) = records.get(*id) {
                 ids.extend(r.aliases.iter().cloned());
-                if let Some(c) = single_cve(r) {
-                    ids.insert(c);
+                if let Some(c) = &r.cve {
+                    ids.insert(c.clone());
                 }
             }
         }
@@ -335,20 +348,20 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
             .or_else(|| matched.iter().next().map(|s| (*s).to_owned()))
             .unwrap_or_default();
         let aliases: Vec<String> = ids.iter().filter(|i| **i != id).cloned().collect();
-        let scheme = hs[0].scheme;
+        let scheme = hs[0].1.scheme;
         let fixed_version = hs
             .iter()
-            .filter_map(|h| h.fix.clone())
+            .filter_map(|(_, h)| h.fix.clone())
             .max_by(|a, b| compare(scheme, a, b).unwrap_or(Ordering::Equal));
         // Ids of the vulnerability that did not match but are stored (the CVE record next to
         // a DSA that carries no severity) contribute severity and summary.
         for other in ids.iter().filter(|i| !matched.contains(i.as_str())) {
             if !others.contains_key(other) {
-                let r = store.record(other)?;
+                let r = store.info_by_id(other)?;
                 others.insert(other.clone(), r);
             }
         }
-        let mut recs: Vec<&Record> = matched.iter().filter_map(|m| records.get(*m)).collect();
+        let mut recs: Vec<&Info> = matched.iter().filter_map(|m| records.get(*m)).collect();
         recs.extend(
             ids.iter()
                 .filter(|i| !matched.contains(i.as_str()))
@@ -360,13 +373,7 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
             .find(|r| r.id == id)
             .and_then(|r| r.summary.clone())
             .or_else(|| recs.iter().find_map(|r| r.summary.clone()))
-            .or_else(|| {
-                recs.iter().find_map(|r| {
-                    r.details
-                        .as_deref()
-                        .map(|d| d.trim().lines().next().unwrap_or("").to_owned())
-                })
-            });
+            .or_else(|| recs.iter().find_map(|r| r.details_line.clone()));
         out.findings.push(Finding {
             id,
             aliases,
@@ -393,20 +400,22 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
     Ok(out)
 }
 
-fn severity_of(recs: &[&Record]) -> Option<FindingSeverity> {
+/// The best CVSS score of the records (each record's own best was chosen on import, the
+/// newest CVSS version winning among equal scores), else a distribution's severity word.
+fn severity_of(recs: &[&Info]) -> Option<FindingSeverity> {
     let best = recs
         .iter()
-        .filter_map(|r| r.best_cvss())
-        .max_by(|a, b| a.score.total_cmp(&b.score));
-    if let Some(c) = best {
+        .filter_map(|r| r.cvss.as_ref())
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((score, vector, rating)) = best {
         return Some(FindingSeverity {
-            label: c.rating().as_str().to_owned(),
-            score: Some(c.score),
-            vector: Some(c.vector.clone()),
+            label: rating.clone(),
+            score: Some(*score),
+            vector: Some(vector.clone()),
         });
     }
     recs.iter()
-        .find_map(|r| r.distro_severity())
+        .find_map(|r| r.distro_severity.clone())
         .map(|label| FindingSeverity {
             label,
             score: None,

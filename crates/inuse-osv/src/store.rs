@@ -4,50 +4,74 @@
 //! interrupted import must lose nothing that was there), and an index that turns matching a
 //! whole system into one lookup per installed package. The raw record JSON is kept as it was
 //! imported (so nothing the validator does not yet understand is lost, and records can be
-//! re-validated by a newer inuse), next to normalized rows:
+//! re-validated by a newer inuse), next to normalized rows, so that matching never parses a
+//! record's JSON:
 //!
-//! - `record(id, modified_us, modified, withdrawn, source, json)`: one row per record id; a
-//!   record is replaced only by a copy with a newer `modified`, so imports are idempotent and
-//!   order-independent.
-//! - `affected(ecosystem, package, record_id, entry)`, indexed on `(ecosystem, package)`: one
-//!   row per affected entry of every record that is not withdrawn, `entry` being the entry's
-//!   ranges and versions as compact JSON: everything matching needs without reading the record.
+//! - `record(n, id, modified_us, modified, withdrawn, source, aliases, cve, summary,
+//!   details_line, cvss_score, cvss_vector, cvss_rating, distro_severity, entries, packages)`:
+//!   one row per record id; a record is replaced only by a copy with a newer `modified`, so
+//!   imports are idempotent and order-independent. `aliases` is space-separated (ids hold no
+//!   spaces), `cve` the one CVE the record is about ([`crate::matching::single_cve`]), the
+//!   `cvss_*` columns its best CVSS score, `distro_severity` its distribution's severity word.
+//!   `entries` is a JSON array of the record's *distinct* affected entries (ranges and
+//!   versions, [`StoredEntry`]): an advisory naming forty binary packages with the same fixed
+//!   version stores that entry once. `packages` names its `affected` rows (a JSON object of
+//!   ecosystem to package names), for replacing them.
+//! - `raw(n, json)`: the record's JSON as imported, raw-deflate compressed (from a zip archive,
+//!   the archive's own compressed bytes, validated by inflating them on import).
+//! - `affected(ecosystem, package, record, entry)`, clustered on that order (`WITHOUT ROWID`):
+//!   one row per affected package of every record that is not withdrawn, `entry` indexing the
+//!   record's `entries`; a lookup reads adjacent rows.
 //! - `source(ecosystem, url, etag, last_modified, checked_at, updated_at)`: what `db update`
 //!   downloaded, for conditional requests.
 //! - `meta(key, value)`: `last_import`.
 //!
-//! The schema is versioned with `PRAGMA user_version` and migrated forward on open; a store
-//! written by a newer inuse is refused rather than misread.
+//! The schema is versioned with `PRAGMA user_version`. Opening a store for writing migrates it
+//! forward in one transaction (schema 1 kept one JSON entry per affected row and matched by
+//! re-reading records: its stored records are re-validated into the new tables, none is lost);
+//! a read-only open migrates an older store when the file is writable and otherwise says how
+//! to. A store written by a newer inuse is refused rather than misread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rayon::slice::ParallelSliceMut;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Range, Record};
 
-/// Schema migrations; entry `i` takes `user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    // 1: the initial schema.
-    "CREATE TABLE record (
-        id TEXT PRIMARY KEY NOT NULL,
+/// The current schema, created in one step in a new store.
+const SCHEMA: &str = "
+    CREATE TABLE record (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
         modified_us INTEGER NOT NULL,
         modified TEXT NOT NULL,
         withdrawn INTEGER NOT NULL,
         source TEXT NOT NULL,
-        json BLOB NOT NULL
+        aliases TEXT NOT NULL,
+        cve TEXT,
+        summary TEXT,
+        details_line TEXT,
+        cvss_score REAL,
+        cvss_vector TEXT,
+        cvss_rating TEXT,
+        distro_severity TEXT,
+        entries TEXT NOT NULL,
+        packages TEXT NOT NULL
     );
+    CREATE TABLE raw (n INTEGER PRIMARY KEY, json BLOB NOT NULL);
     CREATE TABLE affected (
         ecosystem TEXT NOT NULL,
         package TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        entry TEXT NOT NULL
-    );
-    CREATE INDEX affected_by_package ON affected(ecosystem, package);
-    CREATE INDEX affected_by_record ON affected(record_id);
-    CREATE TABLE source (
+        record INTEGER NOT NULL,
+        entry INTEGER NOT NULL,
+        PRIMARY KEY (ecosystem, package, record, entry)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS source (
         ecosystem TEXT PRIMARY KEY NOT NULL,
         url TEXT NOT NULL,
         etag TEXT,
@@ -55,11 +79,15 @@ const MIGRATIONS: &[&str] = &[
         checked_at INTEGER NOT NULL,
         updated_at INTEGER
     );
-    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
-];
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);";
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// The schema version this build writes. Version 1: one JSON entry per affected row, raw JSON
+/// uncompressed in `record`, no normalized columns.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Largest raw record inflated back from the store: far above any import limit, a bound
+/// against a damaged file.
+const MAX_STORED_RECORD: u64 = 256 << 20;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +115,26 @@ pub enum StoreError {
         /// Its schema version.
         found: i64,
     },
+    /// The store was written by an older inuse and could not be migrated here (read-only).
+    #[error(
+        "{path}: schema version {found} is older than this inuse's ({SCHEMA_VERSION}) and cannot be migrated here ({reason}); run `inuse db update` or `inuse db import` once with write access to migrate it, keeping its records"
+    )]
+    Outdated {
+        /// The store file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// Why it could not be migrated.
+        reason: String,
+    },
+    /// A stored value is damaged.
+    #[error("{path}: damaged store: {what}")]
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What is damaged.
+        what: String,
+    },
     /// The directory of the store could not be created.
     #[error("{path}: cannot create directory: {source}")]
     Dir {
@@ -106,6 +154,177 @@ pub struct StoredEntry {
     /// Explicit versions of the entry.
     #[serde(default, rename = "v", skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
+}
+
+/// An affected entry serialised from borrowed parts (the same JSON as [`StoredEntry`]).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    #[serde(rename = "r", skip_serializing_if = "<[Range]>::is_empty")]
+    ranges: &'a [Range],
+    #[serde(rename = "v", skip_serializing_if = "<[String]>::is_empty")]
+    versions: &'a [String],
+}
+
+/// A record made ready for the store: everything derived from it that is stored, computed
+/// without the store (so in parallel with other records).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    id: String,
+    modified_us: i64,
+    modified: String,
+    withdrawn: bool,
+    aliases: String,
+    cve: Option<String>,
+    summary: Option<String>,
+    details_line: Option<String>,
+    cvss: Option<(f64, String, &'static str)>,
+    distro_severity: Option<String>,
+    /// JSON array of the distinct entries.
+    entries: String,
+    /// `(ecosystem, package, index in entries)` of every affected package.
+    packages: Vec<(String, String, u32)>,
+    /// The packages as stored: a JSON object of ecosystem to package names.
+    packages_json: String,
+    /// The raw JSON, raw-deflate compressed.
+    deflated: Vec<u8>,
+}
+
+impl Prepared {
+    /// Prepares `record`, whose JSON compressed with raw deflate is `deflated` (see
+    /// [`deflate`]).
+    pub fn new(record: &Record, deflated: Vec<u8>) -> Prepared {
+        // Microseconds fit an i64 for ±292,000 years, so no valid timestamp saturates.
+        let modified_us = i64::try_from(record.modified.unix_nanos() / 1000).unwrap_or(i64::MAX);
+        let withdrawn = record.withdrawn.is_some();
+        let mut bodies: Vec<String> = Vec::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut packages = Vec::new();
+        // A withdrawn record never matches: it is kept (so an older copy cannot come back)
+        // but indexes nothing.
+        if !withdrawn {
+            for a in &record.affected {
+                let body = serde_json::to_string(&EntryRef {
+                    ranges: &a.ranges,
+                    versions: &a.versions,
+                })
+                .unwrap_or_default();
+                let i = match index.get(&body) {
+                    Some(&i) => i,
+                    None => {
+                        let i = bodies.len() as u32;
+                        index.insert(body.clone(), i);
+                        bodies.push(body);
+                        i
+                    }
+                };
+                packages.push((
+                    a.package.ecosystem.as_str().to_owned(),
+                    a.package.name.clone(),
+                    i,
+                ));
+            }
+        }
+        let cvss = record
+            .best_cvss()
+            .map(|c| (c.score, c.vector.clone(), c.rating().as_str()));
+        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ecosystem, package, _) in &packages {
+            by_ecosystem.entry(ecosystem).or_default().push(package);
+        }
+        let packages_json = serde_json::to_string(&by_ecosystem).unwrap_or_default();
+        Prepared {
+            id: record.id.clone(),
+            modified_us,
+            modified: record.modified.as_str().to_owned(),
+            withdrawn,
+            aliases: record.aliases.join(" "),
+            cve: crate::matching::single_cve(record),
+            summary: record.summary.clone(),
+            details_line: record
+                .details
+                .as_deref()
+                .map(|d| d.trim().lines().next().unwrap_or("").to_owned()),
+            cvss,
+            distro_severity: record.distro_severity(),
+            entries: format!("[{}]", bodies.join(",")),
+            packages,
+            packages_json,
+            deflated,
+        }
+    }
+
+    /// The record id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Compresses a record's JSON as the store keeps it (raw deflate, fast level).
+pub fn deflate(json: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(json.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(json);
+    enc.finish().unwrap_or_default()
+}
+
+/// Inflates what [`deflate`] (or a zip archive) compressed, up to `max` bytes.
+fn inflate(bytes: &[u8], max: u64) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    flate2::read::DeflateDecoder::new(bytes)
+        .take(max + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(std::io::Error::other("inflates beyond the limit"));
+    }
+    Ok(out)
+}
+
+/// What matching needs of a record, from its normalized columns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Info {
+    /// The record id.
+    pub id: String,
+    /// Its aliases.
+    pub aliases: Vec<String>,
+    /// The one CVE it is about, if any.
+    pub cve: Option<String>,
+    /// Its summary.
+    pub summary: Option<String>,
+    /// The first line of its details.
+    pub details_line: Option<String>,
+    /// Its best CVSS: score, vector, rating.
+    pub cvss: Option<(f64, String, String)>,
+    /// Its distribution's severity word.
+    pub distro_severity: Option<String>,
+}
+
+const INFO_COLUMNS: &str = "id, aliases, cve, summary, details_line, cvss_score, cvss_vector, cvss_rating, distro_severity";
+
+fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Info> {
+    let aliases: String = r.get(1)?;
+    let score: Option<f64> = r.get(5)?;
+    let vector: Option<String> = r.get(6)?;
+    let rating: Option<String> = r.get(7)?;
+    Ok(Info {
+        id: r.get(0)?,
+        aliases: aliases
+            .split(' ')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        cve: r.get(2)?,
+        summary: r.get(3)?,
+        details_line: r.get(4)?,
+        cvss: match (score, vector, rating) {
+            (Some(s), Some(v), Some(r)) => Some((s, v, r)),
+            _ => None,
+        },
+        distro_severity: r.get(8)?,
+    })
 }
 
 /// What happened to one record offered to the store.
@@ -194,6 +413,9 @@ impl Store {
             .map_err(|e| sql(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| sql(path, e))?;
+        // Temporary B-trees (sorting) in memory: nothing durable lives there.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| sql(path, e))?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -202,8 +424,43 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store read-only (for matching).
+    /// Opens an existing store read-only (for matching). A store of an older schema is
+    /// migrated first if the file can be written, else refused with a message saying how.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let store = Self::open_read_only_as_is(path)?;
+        let found = store.user_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        if found == 0 {
+            // An empty file, or not a store.
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        if found < SCHEMA_VERSION {
+            drop(store);
+            if let Err(e) = Store::open(path) {
+                return Err(StoreError::Outdated {
+                    path: path.to_owned(),
+                    found,
+                    reason: match e {
+                        StoreError::Sqlite { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    },
+                });
+            }
+            let store = Self::open_read_only_as_is(path)?;
+            if store.user_version()? != SCHEMA_VERSION {
+                return Err(StoreError::Missing(path.to_owned()));
+            }
+            return Ok(store);
+        }
+        Ok(store)
+    }
+
+    fn open_read_only_as_is(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
@@ -212,25 +469,16 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| sql(path, e))?;
-        // Matching reads scattered pages of a file that may be large: mapping it saves a
-        // read system call per page.
+        // A concurrent import holds the file only while it commits.
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| sql(path, e))?;
+        // Matching reads scattered pages of a file that may be large: mapping it saves a read
+        // system call and a copy per page.
         let _ = conn.pragma_update(None, "mmap_size", 1i64 << 30);
-        let store = Store {
+        Ok(Store {
             conn,
             path: path.to_owned(),
-        };
-        let found = store.user_version()?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: path.to_owned(),
-                found,
-            });
-        }
-        if found < SCHEMA_VERSION {
-            // An empty or old file: nothing we can read without migrating it.
-            return Err(StoreError::Missing(path.to_owned()));
-        }
-        Ok(store)
+        })
     }
 
     /// The store file.
@@ -256,13 +504,22 @@ impl Store {
                 found,
             });
         }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-            tx.execute_batch(m).map_err(|e| sql(&path, e))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(|e| sql(&path, e))?;
+        // Another process may have migrated it while this one waited for the lock.
+        let found: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| sql(&path, e))?;
+        match found {
+            0 => tx.execute_batch(SCHEMA).map_err(|e| sql(&path, e))?,
+            1 => migrate_v1(&tx, &path)?,
+            _ => {}
         }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))
     }
 
@@ -271,7 +528,11 @@ impl Store {
     pub fn writer(&mut self) -> Result<Writer<'_>, StoreError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
-        Ok(Writer { tx, path })
+        Ok(Writer {
+            tx,
+            path,
+            staged: Staged::default(),
+        })
     }
 
     /// Conditional-request state of an ecosystem archive, if it was ever downloaded.
@@ -298,15 +559,25 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// The stored JSON of a record.
+    /// The stored JSON of a record, as it was imported.
     pub fn raw(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT json FROM record WHERE id = ?1")
+            .prepare_cached("SELECT raw.json FROM record JOIN raw USING (n) WHERE record.id = ?1")
             .map_err(|e| self.err(e))?;
-        st.query_row([id], |r| r.get(0))
+        let Some(deflated) = st
+            .query_row([id], |r| r.get::<_, Vec<u8>>(0))
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?
+        else {
+            return Ok(None);
+        };
+        inflate(&deflated, MAX_STORED_RECORD)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("record {id}: {e}"),
+            })
     }
 
     /// Starts a read transaction: the queries until the guard is dropped see one consistent
@@ -325,46 +596,107 @@ impl Store {
     }
 
     /// Affected entries of a package: `(record id, entry)` of every record that is not
-    /// withdrawn (withdrawn records index nothing) and names `package` in `ecosystem` (or, with `like`, in any ecosystem
-    /// matching that SQL `LIKE` pattern, `\` escaping).
+    /// withdrawn (withdrawn records index nothing) and names `package` in `ecosystem` (or,
+    /// with `like`, in any ecosystem matching that SQL `LIKE` pattern, `\` escaping).
     pub fn affected(
         &self,
         ecosystem: &str,
         like: Option<&str>,
         package: &str,
     ) -> Result<Vec<(String, StoredEntry)>, StoreError> {
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String)> {
-            Ok((r.get(0)?, r.get(1)?))
-        };
-        let rows: Vec<(String, String)> = match like {
-            None => {
-                let mut st = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT record_id, entry FROM affected WHERE ecosystem = ?1 AND package = ?2",
-                    )
+        let mut ids: HashMap<i64, String> = HashMap::new();
+        let mut out = Vec::new();
+        self.lookup(ecosystem, like, package, |n, entry| {
+            let id = match ids.get(&n) {
+                Some(id) => id.clone(),
+                None => {
+                    let Some(info) = self.info(n)? else {
+                        return Ok(());
+                    };
+                    ids.insert(n, info.id.clone());
+                    info.id
+                }
+            };
+            out.push((id, entry.clone()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f(record, entry)` for every affected row of `package` (see [`Store::affected`]),
+    /// in the order of the records' import; `record` is the record's row number. Each
+    /// record's entries are parsed once per call.
+    pub(crate) fn lookup(
+        &self,
+        ecosystem: &str,
+        like: Option<&str>,
+        package: &str,
+        mut f: impl FnMut(i64, &StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = match like {
+            None => self.conn.prepare_cached(
+                "SELECT a.record, a.entry, r.entries FROM affected a JOIN record r ON r.n = a.record
+                 WHERE a.ecosystem = ?1 AND a.package = ?2 ORDER BY a.record, a.entry",
+            ),
+            Some(_) => self.conn.prepare_cached(
+                "SELECT a.record, a.entry, r.entries FROM affected a JOIN record r ON r.n = a.record
+                 WHERE a.package = ?2 AND (a.ecosystem = ?1 OR a.ecosystem LIKE ?3 ESCAPE '\\')
+                 ORDER BY a.record, a.entry",
+            ),
+        }
+        .map_err(|e| self.err(e))?;
+        let mut rows = match like {
+            None => st.query(params![ecosystem, package]),
+            Some(pattern) => st.query(params![ecosystem, package, pattern]),
+        }
+        .map_err(|e| self.err(e))?;
+        // The entries of the record of the previous row: rows come grouped by record.
+        let mut current: Option<(i64, Vec<StoredEntry>)> = None;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let n: i64 = row.get(0).map_err(|e| self.err(e))?;
+            let i: i64 = row.get(1).map_err(|e| self.err(e))?;
+            if current.as_ref().is_none_or(|(c, _)| *c != n) {
+                let text = row
+                    .get_ref(2)
+                    .and_then(|v| Ok(v.as_str()?))
                     .map_err(|e| self.err(e))?;
-                st.query_map(params![ecosystem, package], map)
-                    .and_then(Iterator::collect)
-                    .map_err(|e| self.err(e))?
+                let entries: Vec<StoredEntry> =
+                    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        what: format!("entries of record row {n}: {e}"),
+                    })?;
+                current = Some((n, entries));
             }
-            Some(pattern) => {
-                let mut st = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT record_id, entry FROM affected
-                         WHERE package = ?2 AND (ecosystem = ?1 OR ecosystem LIKE ?3 ESCAPE '\\')",
-                    )
-                    .map_err(|e| self.err(e))?;
-                st.query_map(params![ecosystem, package, pattern], map)
-                    .and_then(Iterator::collect)
-                    .map_err(|e| self.err(e))?
+            if let Some(entry) = current
+                .as_ref()
+                .and_then(|(_, es)| usize::try_from(i).ok().and_then(|i| es.get(i)))
+            {
+                f(n, entry)?;
             }
-        };
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, entry)| serde_json::from_str(&entry).ok().map(|e| (id, e)))
-            .collect())
+        }
+        Ok(())
+    }
+
+    /// The normalized columns of the record in row `n`.
+    pub(crate) fn info(&self, n: i64) -> Result<Option<Info>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {INFO_COLUMNS} FROM record WHERE n = ?1"))
+            .map_err(|e| self.err(e))?;
+        st.query_row([n], info_row)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The normalized columns of the record `id`.
+    pub(crate) fn info_by_id(&self, id: &str) -> Result<Option<Info>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {INFO_COLUMNS} FROM record WHERE id = ?1"))
+            .map_err(|e| self.err(e))?;
+        st.query_row([id], info_row)
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Number of records.
@@ -389,7 +721,7 @@ impl Store {
             let mut st = self
                 .conn
                 .prepare(
-                    "SELECT ecosystem, COUNT(DISTINCT record_id) FROM affected GROUP BY ecosystem",
+                    "SELECT ecosystem, COUNT(DISTINCT record) FROM affected GROUP BY ecosystem",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = st
@@ -436,6 +768,36 @@ impl Store {
     }
 }
 
+/// Migrates a schema 1 store: its records (raw JSON) are validated again and stored in the
+/// schema 2 tables; `source` and `meta` are kept. A record that no longer validates (none
+/// should: schema 1 stored only valid records) is dropped.
+fn migrate_v1(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "ALTER TABLE record RENAME TO record_v1;
+         DROP TABLE affected;",
+    )
+    .map_err(|e| sql(path, e))?;
+    conn.execute_batch(SCHEMA).map_err(|e| sql(path, e))?;
+    let mut staged = Staged::default();
+    {
+        let mut st = conn
+            .prepare("SELECT source, json FROM record_v1 ORDER BY rowid")
+            .map_err(|e| sql(path, e))?;
+        let mut rows = st.query([]).map_err(|e| sql(path, e))?;
+        while let Some(row) = rows.next().map_err(|e| sql(path, e))? {
+            let source: String = row.get(0).map_err(|e| sql(path, e))?;
+            let json: Vec<u8> = row.get(1).map_err(|e| sql(path, e))?;
+            if let Ok(record) = Record::from_json(&json) {
+                let prepared = Prepared::new(&record, deflate(&json));
+                put(conn, path, prepared, &source, &mut staged)?;
+            }
+        }
+    }
+    staged.flush(conn, path)?;
+    conn.execute_batch("DROP TABLE record_v1")
+        .map_err(|e| sql(path, e))
+}
+
 /// A read transaction of a [`Store`]; ends when dropped.
 pub struct Snapshot<'a> {
     store: &'a Store,
@@ -466,87 +828,204 @@ fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Stores a prepared record unless the stored copy is as new or newer.
+fn put(
+    conn: &Connection,
+    path: &Path,
+    p: Prepared,
+    source: &str,
+    staged: &mut Staged,
+) -> Result<Put, StoreError> {
+    let e = |e| sql(path, e);
+    let existing: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT n, modified_us FROM record WHERE id = ?1")
+        .map_err(e)?
+        .query_row([&p.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(e)?;
+    let (cvss_score, cvss_vector, cvss_rating) = match &p.cvss {
+        Some((s, v, r)) => (Some(*s), Some(v.as_str()), Some(*r)),
+        None => (None, None, None),
+    };
+    let (n, outcome) = match existing {
+        Some((_, old)) if old >= p.modified_us => return Ok(Put::Unchanged),
+        Some((n, _)) => {
+            delete_affected(conn, path, n)?;
+            conn.prepare_cached(
+                "UPDATE record SET modified_us = ?2, modified = ?3, withdrawn = ?4, source = ?5,
+                 aliases = ?6, cve = ?7, summary = ?8, details_line = ?9, cvss_score = ?10,
+                 cvss_vector = ?11, cvss_rating = ?12, distro_severity = ?13, entries = ?14,
+                 packages = ?15 WHERE n = ?1",
+            )
+            .map_err(e)?
+            .execute(params![
+                n,
+                p.modified_us,
+                p.modified,
+                p.withdrawn,
+                source,
+                p.aliases,
+                p.cve,
+                p.summary,
+                p.details_line,
+                cvss_score,
+                cvss_vector,
+                cvss_rating,
+                p.distro_severity,
+                p.entries,
+                p.packages_json
+            ])
+            .map_err(e)?;
+            conn.prepare_cached("INSERT OR REPLACE INTO raw (n, json) VALUES (?1, ?2)")
+                .map_err(e)?
+                .execute(params![n, p.deflated])
+                .map_err(e)?;
+            (n, Put::Replaced)
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO record (id, modified_us, modified, withdrawn, source, aliases, cve,
+                 summary, details_line, cvss_score, cvss_vector, cvss_rating, distro_severity,
+                 entries, packages)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )
+            .map_err(e)?
+            .execute(params![
+                p.id,
+                p.modified_us,
+                p.modified,
+                p.withdrawn,
+                source,
+                p.aliases,
+                p.cve,
+                p.summary,
+                p.details_line,
+                cvss_score,
+                cvss_vector,
+                cvss_rating,
+                p.distro_severity,
+                p.entries,
+                p.packages_json
+            ])
+            .map_err(e)?;
+            let n = conn.last_insert_rowid();
+            conn.prepare_cached("INSERT INTO raw (n, json) VALUES (?1, ?2)")
+                .map_err(e)?
+                .execute(params![n, p.deflated])
+                .map_err(e)?;
+            (n, Put::Added)
+        }
+    };
+    if outcome == Put::Replaced && staged.records.contains(&n) {
+        // Added earlier in this transaction (the same id twice in one import): rare.
+        staged.rows.retain(|r| r.2 != n);
+    }
+    staged.records.insert(n);
+    staged.rows.extend(
+        p.packages
+            .into_iter()
+            .map(|(ecosystem, package, entry)| (ecosystem, package, n, entry)),
+    );
+    Ok(outcome)
+}
+
+/// `affected` rows of one transaction, inserted when it commits: sorted, they go into the
+/// table's B-tree in order (adjacent pages, full pages), several times faster than one by one
+/// as records come.
+#[derive(Default)]
+struct Staged {
+    /// `(ecosystem, package, record, entry)`.
+    rows: Vec<(String, String, i64, u32)>,
+    /// Records with rows here.
+    records: HashSet<i64>,
+}
+
+impl Staged {
+    /// Inserts the rows. None of them can be in the table already: a record's rows are
+    /// deleted before it is replaced, and new records have new row numbers.
+    fn flush(&mut self, conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        const CHUNK: usize = 32;
+        let e = |e| sql(path, e);
+        let mut rows = std::mem::take(&mut self.rows);
+        self.records.clear();
+        rows.par_sort_unstable();
+        rows.dedup();
+        let one = "(?, ?, ?, ?)";
+        let many = format!(
+            "INSERT INTO affected (ecosystem, package, record, entry) VALUES {}",
+            vec![one; CHUNK].join(", ")
+        );
+        let mut chunks = rows.chunks_exact(CHUNK);
+        {
+            let mut st = conn.prepare_cached(&many).map_err(e)?;
+            for chunk in &mut chunks {
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CHUNK * 4);
+                for (ecosystem, package, record, entry) in chunk {
+                    values.extend([ecosystem as &dyn rusqlite::ToSql, package, record, entry]);
+                }
+                st.execute(values.as_slice()).map_err(e)?;
+            }
+        }
+        let mut st = conn
+            .prepare_cached(&format!(
+                "INSERT INTO affected (ecosystem, package, record, entry) VALUES {one}"
+            ))
+            .map_err(e)?;
+        for (ecosystem, package, record, entry) in chunks.remainder() {
+            st.execute(params![ecosystem, package, record, entry])
+                .map_err(e)?;
+        }
+        Ok(())
+    }
+}
+
+/// Deletes the `affected` rows of the record in row `n`, found through its `packages`.
+fn delete_affected(conn: &Connection, path: &Path, n: i64) -> Result<(), StoreError> {
+    let e = |e| sql(path, e);
+    let packages: String = conn
+        .prepare_cached("SELECT packages FROM record WHERE n = ?1")
+        .map_err(e)?
+        .query_row([n], |r| r.get(0))
+        .map_err(e)?;
+    match serde_json::from_str::<BTreeMap<String, Vec<String>>>(&packages) {
+        Ok(map) => {
+            let mut st = conn
+                .prepare_cached(
+                    "DELETE FROM affected WHERE ecosystem = ?1 AND package = ?2 AND record = ?3",
+                )
+                .map_err(e)?;
+            for (ecosystem, names) in &map {
+                for package in names {
+                    st.execute(params![ecosystem, package, n]).map_err(e)?;
+                }
+            }
+        }
+        // Damaged: the slow way, a scan of the whole table.
+        Err(_) => {
+            conn.execute("DELETE FROM affected WHERE record = ?1", [n])
+                .map_err(e)?;
+        }
+    }
+    Ok(())
+}
+
 /// One import transaction. Dropping it without [`Writer::commit`] rolls everything back.
 pub struct Writer<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
+    staged: Staged,
 }
 
 impl Writer<'_> {
-    fn err(&self, e: rusqlite::Error) -> StoreError {
-        sql(&self.path, e)
-    }
-
     /// Stores `record` (whose JSON is `raw`, read from `source`) unless the stored copy is as
     /// new or newer.
     pub fn put(&mut self, record: &Record, raw: &[u8], source: &str) -> Result<Put, StoreError> {
-        // Microseconds fit an i64 for ±292,000 years, so no valid timestamp saturates.
-        let modified_us = i64::try_from(record.modified.unix_nanos() / 1000).unwrap_or(i64::MAX);
-        let existing: Option<i64> = {
-            let mut st = self
-                .tx
-                .prepare_cached("SELECT modified_us FROM record WHERE id = ?1")
-                .map_err(|e| self.err(e))?;
-            st.query_row([&record.id], |r| r.get(0))
-                .optional()
-                .map_err(|e| self.err(e))?
-        };
-        let outcome = match existing {
-            Some(old) if old >= modified_us => return Ok(Put::Unchanged),
-            Some(_) => Put::Replaced,
-            None => Put::Added,
-        };
-        if outcome == Put::Replaced {
-            let mut st = self
-                .tx
-                .prepare_cached("DELETE FROM affected WHERE record_id = ?1")
-                .map_err(|e| self.err(e))?;
-            st.execute([&record.id]).map_err(|e| self.err(e))?;
-        }
-        {
-            let mut st = self
-                .tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO record (id, modified_us, modified, withdrawn, source, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(|e| self.err(e))?;
-            st.execute(params![
-                record.id,
-                modified_us,
-                record.modified.as_str(),
-                record.withdrawn.is_some(),
-                source,
-                raw
-            ])
-            .map_err(|e| self.err(e))?;
-        }
-        // A withdrawn record never matches: it is kept (so an older copy cannot come back)
-        // but indexes nothing.
-        if record.withdrawn.is_some() {
-            return Ok(outcome);
-        }
-        let mut st = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO affected (ecosystem, package, record_id, entry) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(|e| self.err(e))?;
-        for a in &record.affected {
-            let entry = StoredEntry {
-                ranges: a.ranges.clone(),
-                versions: a.versions.clone(),
-            };
-            let entry = serde_json::to_string(&entry).unwrap_or_default();
-            st.execute(params![
-                a.package.ecosystem.as_str(),
-                a.package.name,
-                record.id,
-                entry
-            ])
-            .map_err(|e| sql(&self.path, e))?;
-        }
-        Ok(outcome)
+        self.put_prepared(Prepared::new(record, deflate(raw)), source)
+    }
+
+    /// [`Writer::put`] of a record prepared beforehand (possibly on another thread).
+    pub fn put_prepared(&mut self, record: Prepared, source: &str) -> Result<Put, StoreError> {
+        put(&self.tx, &self.path, record, source, &mut self.staged)
     }
 
     /// Saves the conditional-request state of a downloaded archive.
@@ -566,12 +1045,13 @@ impl Writer<'_> {
                 ],
             )
             .map(drop)
-            .map_err(|e| self.err(e))
+            .map_err(|e| sql(&self.path, e))
     }
 
     /// Makes the import durable.
-    pub fn commit(self) -> Result<(), StoreError> {
+    pub fn commit(mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
+        self.staged.flush(&self.tx, &path)?;
         self.tx
             .execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_import', ?1)",
@@ -648,6 +1128,84 @@ mod tests {
         drop(store);
         let ro = Store::open_read_only(&path).unwrap();
         assert_eq!(ro.count().unwrap(), 1);
+    }
+
+    /// A schema 1 store as inuse 0.1 wrote it, holding the records `(id, json)`.
+    fn v1_store(path: &Path, records: &[(&str, &str)]) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE record (id TEXT PRIMARY KEY NOT NULL, modified_us INTEGER NOT NULL,
+                modified TEXT NOT NULL, withdrawn INTEGER NOT NULL, source TEXT NOT NULL,
+                json BLOB NOT NULL);
+             CREATE TABLE affected (ecosystem TEXT NOT NULL, package TEXT NOT NULL,
+                record_id TEXT NOT NULL, entry TEXT NOT NULL);
+             CREATE INDEX affected_by_package ON affected(ecosystem, package);
+             CREATE INDEX affected_by_record ON affected(record_id);
+             CREATE TABLE source (ecosystem TEXT PRIMARY KEY NOT NULL, url TEXT NOT NULL,
+                etag TEXT, last_modified TEXT, checked_at INTEGER NOT NULL, updated_at INTEGER);
+             CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+             INSERT INTO source VALUES ('Debian', 'http://h/Debian/all.zip', '\"e\"', NULL, 1, 1);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        for (id, json) in records {
+            conn.execute(
+                "INSERT INTO record VALUES (?1, 0, '2024-01-01T00:00:00Z', 0, 'old.json', ?2)",
+                params![id, json.as_bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO affected VALUES ('Debian:12', 'a', ?1, '{}')",
+                params![id],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn schema_1_is_migrated_keeping_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, j1) = rec("X-1", "2024-01-01T00:00:00Z", "a");
+        let (_, j2) = rec("X-2", "2024-01-01T00:00:00Z", "b");
+        let j1 = String::from_utf8(j1).unwrap();
+        let j2 = String::from_utf8(j2).unwrap();
+
+        // Opened for writing: migrated in place.
+        let path = dir.path().join("w.sqlite");
+        v1_store(&path, &[("X-1", &j1), ("X-2", &j2)]);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.count().unwrap(), 2);
+        assert_eq!(store.affected("Debian:12", None, "a").unwrap().len(), 1);
+        assert_eq!(store.affected("Debian:12", None, "b").unwrap()[0].0, "X-2");
+        assert_eq!(store.raw("X-1").unwrap().unwrap(), j1.as_bytes());
+        assert!(store.source("Debian").unwrap().is_some(), "sources kept");
+        drop(store);
+
+        // Opened read-only: migrated when the file can be written...
+        let path = dir.path().join("r.sqlite");
+        v1_store(&path, &[("X-1", &j1)]);
+        let ro = Store::open_read_only(&path).unwrap();
+        assert_eq!(ro.count().unwrap(), 1);
+        assert_eq!(ro.status().unwrap().schema_version, SCHEMA_VERSION);
+        drop(ro);
+
+        // ... and refused with a message saying how otherwise.
+        let path = dir.path().join("ro.sqlite");
+        v1_store(&path, &[("X-1", &j1)]);
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&path, perms).unwrap();
+        if rustix::process::geteuid().is_root() {
+            // Root writes read-only files anyway.
+            return;
+        }
+        let err = Store::open_read_only(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Outdated { found: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("inuse db update"), "{err}");
     }
 
     #[test]

@@ -6,14 +6,14 @@
 //! renderings of the same findings.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_osv::{Finding, Store, match_inventory};
 use inuse_pkgdb::Inventory;
 use inuse_root::Root;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::exit::Code;
 
@@ -72,13 +72,22 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         Format::Json => {
-            let doc = json!({
-                "root": args.root,
-                "ecosystem": ecosystem,
-                "findings": matches.findings,
-                "packages_checked": matches.packages_checked,
-                "problems": matches.problems,
-            });
+            // Serialised straight from the findings: no intermediate JSON tree.
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                root: &'a Path,
+                ecosystem: Option<&'a str>,
+                findings: &'a [Finding],
+                packages_checked: usize,
+                problems: &'a [String],
+            }
+            let doc = Doc {
+                root: &args.root,
+                ecosystem: ecosystem.as_deref(),
+                findings: &matches.findings,
+                packages_checked: matches.packages_checked,
+                problems: &matches.problems,
+            };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
