@@ -62,30 +62,7 @@ rate=$(python3 -c "print(round($records / ($import_ms / 1000)))")
 
 # 2. A store of >= 100,000 records: synthetic Debian:12 records as an osv.dev-style zip.
 dpkg-query -W -f '${source:Package} ${source:Version}\n' | sort -u >"$work/sources"
-python3 - "$work/sources" "$work/synthetic.zip" "$n_records" <<'PY'
-import json, random, sys, zipfile
-sources = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 2]
-n = int(sys.argv[3])
-rnd = random.Random(4)
-with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
-    for i in range(n):
-        if i % 20 == 0 and sources:
-            # One in twenty names an installed source package; half of those match
-            # (fixed above the installed version), half are already fixed.
-            name, version = rnd.choice(sources)
-            fixed = version + ("+bench1" if i % 40 == 0 else "~bench0")
-        else:
-            name, fixed = "synthetic-%d" % rnd.randrange(n // 4), "1.%d-1" % rnd.randrange(100)
-        rec = {
-            "schema_version": "1.6.0", "id": "BENCH-%07d" % i,
-            "modified": "2024-01-01T00:00:00Z", "published": "2024-01-01T00:00:00Z",
-            "aliases": ["CVE-2099-%07d" % i], "summary": "synthetic record %d" % i,
-            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-            "affected": [{"package": {"ecosystem": "Debian:12", "name": name},
-                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
-        }
-        z.writestr("BENCH-%07d.json" % i, json.dumps(rec))
-PY
+python3 bench/synthetic-osv.py "$work/sources" "$work/synthetic.zip" "$n_records"
 cp "$work/alma.sqlite" "$work/big.sqlite"
 t0=$(date +%s%N)
 "$inuse" db --db "$work/big.sqlite" import "$work/synthetic.zip" >/dev/null

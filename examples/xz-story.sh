@@ -5,7 +5,8 @@
 # liblzma file itself is the host's), bzip2 1.0.8-5 and a script-only package, imports OSV
 # records shaped like the real advisories (DSA-5649-1 for xz), starts a program inside the
 # root (its own mount namespace, chroot) that links liblzma, and asks `inuse scan` what to fix
-# first. Versions are staged; every measurement is real. Usage: examples/xz-story.sh [inuse]
+# first. Versions are staged; every measurement is real.
+# Usage: [FORMAT=json|openvex|...] examples/xz-story.sh [path/to/inuse]
 set -euo pipefail
 inuse=${1:-$(dirname "$0")/../target/release/inuse}
 [[ -x $inuse ]] || { echo "build first: cargo build --release -p inuse" >&2; exit 2; }
@@ -52,7 +53,7 @@ record DSA-9002-1 gnupg-tools 1.0-2 CVE-2099-0002 "gnupg-tools -- staged example
 unshare -m chroot "$root" /usr/bin/sshd-like & holder=$!
 sleep 1
 echo "\$ inuse scan --root $root --min-window 0s"
-"$inuse" scan --root "$root" --db "$work/vulns.sqlite" --store "$work/none.sqlite" --offline --min-window 0s 2>/dev/null || true
+"$inuse" scan --root "$root" --db "$work/vulns.sqlite" --store "$work/none.sqlite" --offline --min-window 0s --format "${FORMAT:-table}" 2>/dev/null || true
 echo
 echo "\$ inuse scan --root $root --explain CVE-2024-3094"
 "$inuse" scan --root "$root" --db "$work/vulns.sqlite" --store "$work/none.sqlite" --offline --explain CVE-2024-3094 2>/dev/null
