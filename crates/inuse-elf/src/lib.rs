@@ -27,12 +27,12 @@ mod version;
 use std::fs::File;
 
 pub use dynamic::{DynamicInfo, Linkage};
-/// Re-exported so that callers can parse open files with [`ElfFile`] without naming `object`.
-pub use object::ReadCache;
 pub use file::ElfFile;
 pub use ident::{Class, Ident};
 pub use init::InitInfo;
 pub use notes::{AbiTag, Notes};
+/// Re-exported so that callers can parse open files with [`ElfFile`] without naming `object`.
+pub use object::ReadCache;
 pub use symbols::{Binding, Symbol, SymbolKind, Version};
 
 /// Reads from `offset` until `buf` is full or the file ends; returns the bytes read.

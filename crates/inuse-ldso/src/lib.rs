@@ -20,10 +20,10 @@ mod files;
 mod loader;
 mod resolve;
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::hash::Hash;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 pub use cache::{CacheError, LdCache, abi_flags};
@@ -360,7 +360,9 @@ impl<'r> Resolver<'r> {
     }
 
     fn libc_for_library(&self, t: Target) -> Libc {
-        memo(&self.library_libc, t, || loader::libc_for_library(self.files.root(), t))
+        memo(&self.library_libc, t, || {
+            loader::libc_for_library(self.files.root(), t)
+        })
     }
 
     fn conf_dirs(&self) -> &[Vec<u8>] {
@@ -372,7 +374,11 @@ impl<'r> Resolver<'r> {
 /// Looks `key` up in a shared memo table, computing and storing the value on a miss. Two
 /// threads may compute the same value once each; both results are equal.
 fn memo<K: Eq + Hash, V: Clone>(table: &Mutex<HashMap<K, V>>, key: K, f: impl FnOnce() -> V) -> V {
-    if let Some(v) = table.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+    if let Some(v) = table
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
         return v.clone();
     }
     let v = f();

@@ -746,7 +746,11 @@ impl Load<'_, '_> {
     /// In secure mode an element using them is kept only if it expands into a system
     /// directory, as glibc's `is_trusted_path_normalize` requires.
     fn expand(&self, s: &[u8], node: usize) -> Option<Vec<u8>> {
-        let origin = if contains(s, b"ORIGIN") { self.origin(node) } else { None };
+        let origin = if contains(s, b"ORIGIN") {
+            self.origin(node)
+        } else {
+            None
+        };
         let mut out = Vec::with_capacity(s.len());
         let mut i = 0;
         let mut used_origin = false;

@@ -40,12 +40,21 @@ fn absolute_symlinks_resolve_inside_the_root() {
         root.canonicalize(Path::new("/lib/libz.so.1")).unwrap(),
         PathBuf::from("/usr/lib/libz.so.1.2.13")
     );
-    assert_eq!(root.read(Path::new("/lib/libz.so.1"), 100).unwrap(), b"zlib");
+    assert_eq!(
+        root.read(Path::new("/lib/libz.so.1"), 100).unwrap(),
+        b"zlib"
+    );
     let st = root.stat(Path::new("/lib/libz.so.1")).unwrap();
     assert_eq!(st.file_type(), FileKind::File);
     assert_eq!(st.size, 4);
-    assert_eq!(root.lstat(Path::new("/lib")).unwrap().file_type(), FileKind::Symlink);
-    assert_eq!(root.read_link(Path::new("/lib")).unwrap(), PathBuf::from("/usr/lib"));
+    assert_eq!(
+        root.lstat(Path::new("/lib")).unwrap().file_type(),
+        FileKind::Symlink
+    );
+    assert_eq!(
+        root.read_link(Path::new("/lib")).unwrap(),
+        PathBuf::from("/usr/lib")
+    );
 }
 
 #[test]
@@ -53,7 +62,12 @@ fn nothing_outside_the_root_is_reached() {
     let (_d, root) = tree();
     // The host has /etc/passwd; the root does not.
     assert!(Path::new("/etc/passwd").exists());
-    for p in ["/escape", "/usr/lib/up", "/../../etc/passwd", "/usr/../../../etc/passwd"] {
+    for p in [
+        "/escape",
+        "/usr/lib/up",
+        "/../../etc/passwd",
+        "/usr/../../../etc/passwd",
+    ] {
         let err = root.read(Path::new(p), 1 << 20).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{p}: {err}");
         let err = root.canonicalize(Path::new(p)).unwrap_err();
@@ -62,7 +76,8 @@ fn nothing_outside_the_root_is_reached() {
     }
     // `..` at the top stays at the top.
     assert_eq!(
-        root.canonicalize(Path::new("/../../usr/lib/../lib/libz.so.1")).unwrap(),
+        root.canonicalize(Path::new("/../../usr/lib/../lib/libz.so.1"))
+            .unwrap(),
         PathBuf::from("/usr/lib/libz.so.1.2.13")
     );
 }
@@ -71,12 +86,18 @@ fn nothing_outside_the_root_is_reached() {
 fn loops_and_special_files_fail_fast() {
     let (_d, root) = tree();
     let e = root.canonicalize(Path::new("/loop1")).unwrap_err();
-    assert_eq!(e.raw_os_error(), Some(rustix::io::Errno::LOOP.raw_os_error()));
+    assert_eq!(
+        e.raw_os_error(),
+        Some(rustix::io::Errno::LOOP.raw_os_error())
+    );
     assert!(root.open_file(Path::new("/loop1")).is_err());
     // A FIFO must be refused without blocking (a blocking open would hang this test).
     let e = root.open_file(Path::new("/fifo")).unwrap_err();
     assert!(e.to_string().contains("not a regular file"), "{e}");
-    assert_eq!(root.lstat(Path::new("/fifo")).unwrap().file_type(), FileKind::Other);
+    assert_eq!(
+        root.lstat(Path::new("/fifo")).unwrap().file_type(),
+        FileKind::Other
+    );
     // A directory is not a file either.
     assert_eq!(
         root.open_file(Path::new("/usr")).unwrap_err().kind(),
@@ -106,6 +127,8 @@ fn read_dir_lists_sorted_entries_with_their_kinds() {
 #[test]
 fn size_limit_is_enforced() {
     let (_d, root) = tree();
-    let e = root.read(Path::new("/usr/lib/libz.so.1.2.13"), 3).unwrap_err();
+    let e = root
+        .read(Path::new("/usr/lib/libz.so.1.2.13"), 3)
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
 }

@@ -100,9 +100,9 @@ const SKIP: &[&str] = &["/usr/share", "/usr/include", "/usr/src", "/usr/lib/debu
 /// verdicts: its package may lose `linked` or observability (then `under_investigation`),
 /// never gain "unused", since runtime evidence does not depend on the walk.
 const NOT_ELF: &[&str] = &[
-    "py", "pyc", "pyi", "pyo", "pm", "pl", "pod", "rb", "js", "mjs", "ts", "json", "h", "hpp",
-    "c", "cc", "txt", "md", "rst", "html", "xml", "svg", "png", "gif", "jpg", "gz", "xz", "bz2",
-    "zst", "zip", "jar", "mo", "conf", "cfg", "ini", "pem", "crt", "typelib", "gir", "desktop",
+    "py", "pyc", "pyi", "pyo", "pm", "pl", "pod", "rb", "js", "mjs", "ts", "json", "h", "hpp", "c",
+    "cc", "txt", "md", "rst", "html", "xml", "svg", "png", "gif", "jpg", "gz", "xz", "bz2", "zst",
+    "zip", "jar", "mo", "conf", "cfg", "ini", "pem", "crt", "typelib", "gir", "desktop",
 ];
 
 fn never_elf(name: &std::ffi::OsStr) -> bool {
