@@ -164,6 +164,7 @@ fn table(report: &Report, color: bool) -> String {
                     let _ = write!(s, "{c:<w$}  ");
                 }
             }
+            s.truncate(s.trim_end().len());
             s
         };
         let _ = writeln!(out, "{}", line(&header.map(str::to_owned)));

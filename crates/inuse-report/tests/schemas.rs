@@ -185,3 +185,34 @@ fn table_groups_by_tier_and_leads_with_a_summary() {
     assert!(!out.contains('\x1b'));
     assert!(render(&sample(), Format::Table { color: true }, 0).contains('\x1b'));
 }
+
+/// Snapshots of the human and JSON outputs: any change in what a user sees shows up as a diff
+/// of these files. Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p inuse-report`, then read
+/// the diff before committing it.
+#[test]
+fn outputs_match_their_snapshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for (name, text) in [
+        (
+            "table.txt",
+            render(&sample(), Format::Table { color: false }, 1_700_090_000),
+        ),
+        (
+            "report.json",
+            render(&sample(), Format::Json, 1_700_090_000),
+        ),
+    ] {
+        let path = dir.join(name);
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1 once)", path.display())
+        });
+        assert_eq!(
+            text, expected,
+            "{name} changed; if intended, regenerate with UPDATE_SNAPSHOTS=1"
+        );
+    }
+}

@@ -337,3 +337,56 @@ fn unused_lists_installed_only_and_idle_linked_packages() {
         .unwrap();
     assert_eq!(gnupg["vulnerabilities"], 1);
 }
+
+/// A library `inuse trace` probed and in which nothing was entered is listed by `unused`.
+#[test]
+fn unused_lists_libraries_traced_without_a_function_entered() {
+    let build = tempfile::tempdir().unwrap();
+    let lib = or_skip!(
+        CBuild::new(build.path())
+            .source("int inuse_idle_one(int x){ return x + 1; }\nint inuse_idle_two(int x){ return x * 2; }\n")
+            .shared("libinuseidle.so.1")
+            .soname("libinuseidle.so.1")
+            .build()
+    );
+    let store = build.path().join("observations.sqlite");
+    let out = inuse().run([
+        "trace".as_ref(),
+        "--library".as_ref(),
+        lib.as_os_str(),
+        "--duration".as_ref(),
+        "1s".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    if out.code == Some(2) {
+        Skip::new(format!(
+            "inuse trace cannot run here: {}",
+            out.stderr.trim()
+        ))
+        .report();
+        return;
+    }
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let out = inuse().run([
+        "unused".as_ref(),
+        "--no-live".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--db".as_ref(),
+        build.path().join("no-vulns.sqlite").as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let listed = doc["traced_not_entered"].as_array().unwrap();
+    let real = std::fs::canonicalize(&lib).unwrap();
+    let entry = listed
+        .iter()
+        .find(|l| Path::new(l["path"].as_str().unwrap()) == real)
+        .unwrap_or_else(|| panic!("{} not listed: {listed:?}", real.display()));
+    assert_eq!(entry["functions_probed"], 2, "{entry}");
+}

@@ -2,8 +2,8 @@
 //!
 //! Three kinds, each with the evidence behind it: packages never seen loaded (installed only,
 //! or linked by executables nobody ran), libraries an executable links but takes no symbol
-//! from, and libraries loaded by live processes whose code never ran beyond load-time
-//! initialisation. Packages that could not be measured are never listed: not seen is not
+//! from, libraries loaded by live processes whose code never ran beyond load-time
+//! initialisation, and libraries `inuse trace` probed in which no function was ever entered. Packages that could not be measured are never listed: not seen is not
 //! unused for them.
 
 use std::io::Write;
@@ -69,10 +69,31 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
         .store
         .clone()
         .or_else(inuse_runtime::store::default_path);
+    // Libraries `inuse trace` probed in which no function was ever entered (host root only:
+    // trace probes host paths).
+    let mut untouched: Vec<inuse_trace::store::StoredLibrary> = Vec::new();
     if let Some(p) = store_path.filter(|p| p.exists()) {
         let store = inuse_runtime::store::Store::open(&p)
             .with_context(|| format!("cannot open the observation store {}", p.display()))?;
         inuse_scan::add_observations(&mut scan, &store)?;
+        if dir == std::path::Path::new("/") {
+            let mut hit = std::collections::BTreeSet::new();
+            let mut seen = std::collections::BTreeMap::new();
+            for w in store.windows()? {
+                for lib in inuse_trace::store::read_libraries(&p, w.id)? {
+                    if !lib.functions_hit.is_empty() {
+                        hit.insert(lib.path.clone());
+                    } else if lib.functions_probed > 0 {
+                        seen.insert(lib.path.clone(), lib);
+                    }
+                }
+            }
+            untouched = seen
+                .into_iter()
+                .filter(|(k, _)| !hit.contains(k))
+                .map(|(_, v)| v)
+                .collect();
+        }
     }
     let vulns = args
         .db
@@ -105,6 +126,9 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
                 }).collect::<Vec<_>>(),
                 "unused_links": links.iter().map(|l| json!({
                     "executable": l.executable, "library": l.library, "path": l.path,
+                })).collect::<Vec<_>>(),
+                "traced_not_entered": untouched.iter().map(|l| json!({
+                    "path": l.path, "package": l.package, "functions_probed": l.functions_probed,
                 })).collect::<Vec<_>>(),
                 "idle_loaded": idle.iter().map(|i| json!({
                     "package": name(i.package),
@@ -159,6 +183,16 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
                         .map(|p| p.pid.to_string())
                         .collect::<Vec<_>>()
                         .join(", ")
+                )?;
+            }
+            writeln!(out, "\nTRACED, NO FUNCTION EVER ENTERED (inuse trace)")?;
+            for l in &untouched {
+                writeln!(
+                    out,
+                    "{} [{}] {} functions probed",
+                    l.path,
+                    l.package.as_deref().unwrap_or("-"),
+                    l.functions_probed
                 )?;
             }
             for n in &scan.notes {
