@@ -14,7 +14,7 @@
 mod render;
 mod time;
 
-pub use render::{Format, render};
+pub use render::{Format, columns, render};
 pub use time::{parse_duration, rfc3339};
 
 /// The strength of the evidence that a package's code is in use, strongest first.

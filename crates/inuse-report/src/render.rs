@@ -72,6 +72,37 @@ pub fn summary(report: &Report) -> String {
     )
 }
 
+/// Aligned text columns: a header line and one line per row, columns separated by two spaces,
+/// the last column unpadded and no trailing spaces. Widths count characters, not bytes. Every
+/// table inuse prints goes through here.
+pub fn columns<R: AsRef<[String]>>(header: &[&str], rows: &[R]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r.as_ref()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let start = out.len();
+        for (i, (c, w)) in cells.zip(&widths).enumerate() {
+            if i + 1 == widths.len() {
+                out.push_str(c);
+            } else {
+                let _ = write!(out, "{c:<w$}  ");
+            }
+        }
+        let end = start + out[start..].trim_end().len();
+        out.truncate(end);
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for r in rows {
+        line(&mut r.as_ref().iter().map(String::as_str));
+    }
+    out
+}
+
 /// `packages: 3 executed, 40 loaded, ...`: evidence for every installed package.
 pub fn package_summary(report: &Report) -> Option<String> {
     let parts: Vec<String> = report
@@ -149,28 +180,7 @@ fn table(report: &Report, color: bool) -> String {
             })
             .collect();
         let header = ["#", "ID", "PACKAGE", "SEVERITY", "FIXED IN", "WHERE"];
-        let mut widths = header.map(str::len);
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        let line = |cells: &[String]| {
-            let mut s = String::new();
-            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-                if i + 1 == cells.len() {
-                    s.push_str(c);
-                } else {
-                    let _ = write!(s, "{c:<w$}  ");
-                }
-            }
-            s.truncate(s.trim_end().len());
-            s
-        };
-        let _ = writeln!(out, "{}", line(&header.map(str::to_owned)));
-        for r in &rows {
-            let _ = writeln!(out, "{}", line(r));
-        }
+        out.push_str(&columns(&header, &rows));
     }
     for n in &report.notes {
         let _ = writeln!(out, "\nnote: {n}");

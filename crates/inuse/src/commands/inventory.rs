@@ -122,27 +122,7 @@ fn table(out: &mut impl Write, inv: &Inventory, unowned: &[&Path]) -> io::Result
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |out: &mut dyn Write, cells: [&str; 5]| -> io::Result<()> {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        writeln!(out, "{}", s.trim_end())
-    };
-    line(out, header)?;
-    for r in &rows {
-        line(out, [&r[0], &r[1], &r[2], &r[3], &r[4]])?;
-    }
+    out.write_all(inuse_report::columns(&header, &rows).as_bytes())?;
     if !unowned.is_empty() {
         writeln!(out)?;
         writeln!(out, "ELF files no package owns:")?;

@@ -154,26 +154,6 @@ fn table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |out: &mut dyn Write, cells: [&str; 6]| -> io::Result<()> {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        writeln!(out, "{}", s.trim_end())
-    };
-    line(out, HEADER)?;
-    for r in &rows {
-        line(out, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]])?;
-    }
+    out.write_all(inuse_report::columns(&HEADER, &rows).as_bytes())?;
     Ok(())
 }
