@@ -111,6 +111,11 @@ impl<'a> Paragraphs<'a> {
         }
     }
 
+    /// Parses `data`, the part of a file after its first `line` lines (for messages).
+    fn starting_at_line(data: &'a [u8], line: usize) -> Self {
+        Paragraphs { data, pos: 0, line }
+    }
+
     /// The next line without its terminator (and `\r`), with its start offset.
     fn next_line(&mut self) -> Option<(usize, &'a [u8])> {
         if self.pos >= self.data.len() {
@@ -328,22 +333,21 @@ fn package(
 
 /// Where a package's file list comes from.
 enum ListSource {
-    /// `info/NAME[:ARCH].list`: one absolute path a line.
-    List(PathBuf),
     /// distroless `status.d/NAME.md5sums`: `MD5  relative/path` lines.
     Md5sums(PathBuf),
-    None,
+    /// `info/NAME:ARCH.list` or `info/NAME.list`: one absolute path a line.
+    Info,
 }
 
 /// Parses every stanza of one file: installed packages to `out`, the rest to `sink`.
 fn parse_file(
-    data: &[u8],
+    paragraphs: Paragraphs<'_>,
     file: &Path,
     distro: Option<&Distro>,
     sink: &mut Sink,
     out: &mut Vec<Package>,
 ) {
-    for para in Paragraphs::new(data) {
+    for para in paragraphs {
         match para {
             Err(e) => sink.problem(file, place_of(&e), message_of(&e)),
             Ok(para) => match package(&para, distro, file) {
@@ -377,9 +381,8 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
 
     match root.read(&status_path, MAX_STATUS) {
         Ok(data) => {
-            let mut out = Vec::new();
-            parse_file(&data, &status_path, distro, sink, &mut out);
-            packages.extend(out.into_iter().map(|p| (p, ListSource::None)));
+            let out = parse_status(&data, &status_path, distro, sink);
+            packages.extend(out.into_iter().map(|p| (p, ListSource::Info)));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => sink.problem(&status_path, None, format!("cannot read: {e}")),
@@ -401,13 +404,13 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
                 }
             };
             let mut out = Vec::new();
-            parse_file(&data, &file, distro, sink, &mut out);
+            parse_file(Paragraphs::new(&data), &file, distro, sink, &mut out);
             for p in out {
                 let md5 = format!("{}.md5sums", name.to_string_lossy());
                 let src = if names.contains(OsStr::new(&md5)) {
                     ListSource::Md5sums(status_d.join(md5))
                 } else {
-                    ListSource::None
+                    ListSource::Info
                 };
                 packages.push((p, src));
             }
@@ -423,37 +426,60 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         return;
     }
 
-    // One directory listing instead of a stat per package.
+    // `info/NAME:ARCH.list` (`Multi-Arch: same`, preferred when both exist) or
+    // `info/NAME.list`, read by name in the opened `info` directory: trying the two names costs
+    // less than listing a directory of thousands of maintainer scripts. Anything unusual there
+    // (a symlinked list, `info` unreadable) falls back to a full in-root open, which also
+    // names the error.
     let info = PathBuf::from(format!("{DPKG}/info"));
-    let listed: HashSet<Vec<u8>> = root
-        .read_dir(&info)
-        .map(|v| v.into_iter().map(|(n, _)| n.into_encoded_bytes()).collect())
-        .unwrap_or_default();
-    for (p, src) in &mut packages {
-        if !matches!(src, ListSource::None) {
-            continue;
+    let info_dir = root.open_dir(&info).ok();
+    let read_list = |p: &Package| -> Result<Option<Vec<u8>>, (PathBuf, std::io::Error)> {
+        for name in [
+            format!("{}:{}.list", p.name, p.arch),
+            format!("{}.list", p.name),
+        ] {
+            let path = info.join(&name);
+            let read = match &info_dir {
+                Some(dir) => dir
+                    .read(OsStr::new(&name), MAX_LIST)
+                    .or_else(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => Err(e),
+                        _ => root.read(&path, MAX_LIST),
+                    }),
+                None => root.read(&path, MAX_LIST),
+            };
+            match read {
+                Ok(buf) => return Ok(Some(buf)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err((path, e)),
+            }
         }
-        let qualified = format!("{}:{}.list", p.name, p.arch);
-        let plain = format!("{}.list", p.name);
-        if listed.contains(qualified.as_bytes()) {
-            *src = ListSource::List(info.join(qualified));
-        } else if listed.contains(plain.as_bytes()) {
-            *src = ListSource::List(info.join(plain));
-        }
+        Ok(None)
+    };
+    // Diversions first: each list is split into index entries right after it is read, while
+    // it is still in the cache.
+    let div_path = PathBuf::from(format!("{DPKG}/diversions"));
+    match root.read(&div_path, MAX_LIST) {
+        Ok(data) => sink.diversions = parse_diversions(&data),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => sink.problem(&div_path, None, format!("cannot read: {e}")),
     }
-
+    let diverter = crate::owner::Diverter::new(&sink.diversions);
     let lists: Vec<Result<FileList, (PathBuf, std::io::Error)>> = packages
         .par_iter()
-        .map(|(_, src)| match src {
-            ListSource::None => Ok(FileList::default()),
-            ListSource::List(path) => root
-                .read(path, MAX_LIST)
-                .map(|buf| FileList { buf, sep: b'\n' })
-                .map_err(|e| (path.clone(), e)),
-            ListSource::Md5sums(path) => root
-                .read(path, MAX_LIST)
-                .map(|data| md5sums_to_list(&data))
-                .map_err(|e| (path.clone(), e)),
+        .map(|(p, src)| {
+            let list = match src {
+                ListSource::Info => read_list(p).map(|buf| FileList {
+                    buf: buf.unwrap_or_default(),
+                    sep: b'\n',
+                    entries: None,
+                })?,
+                ListSource::Md5sums(path) => root
+                    .read(path, MAX_LIST)
+                    .map(|data| md5sums_to_list(&data))
+                    .map_err(|e| (path.clone(), e))?,
+            };
+            Ok(crate::owner::parse_list(list, Some((&diverter, &p.name))))
         })
         .collect();
     for ((p, _), list) in packages.into_iter().zip(lists) {
@@ -463,13 +489,42 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         });
         sink.packages.push((p, list));
     }
+}
 
-    let div_path = PathBuf::from(format!("{DPKG}/diversions"));
-    match root.read(&div_path, MAX_LIST) {
-        Ok(data) => sink.diversions = parse_diversions(&data),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => sink.problem(&div_path, None, format!("cannot read: {e}")),
-    }
+/// Parses the `status` file: installed packages returned, the rest to `sink`. A large file is
+/// cut at a paragraph boundary near its middle and the halves parsed in parallel (line numbers
+/// in problems stay those of the whole file).
+fn parse_status(
+    data: &[u8],
+    file: &Path,
+    distro: Option<&Distro>,
+    sink: &mut Sink,
+) -> Vec<Package> {
+    const SPLIT_MIN: usize = 256 * 1024;
+    let mid = data.len() / 2;
+    let cut = (data.len() >= SPLIT_MIN)
+        .then(|| memchr::memmem::find(&data[mid..], b"\n\n"))
+        .flatten()
+        .map(|i| mid + i + 2);
+    let mut out = Vec::new();
+    let Some(cut) = cut else {
+        parse_file(Paragraphs::new(data), file, distro, sink, &mut out);
+        return out;
+    };
+    let (head, tail) = data.split_at(cut);
+    let first_line = memchr::memchr_iter(b'\n', head).count();
+    let (mut sink2, mut out2) = (Sink::default(), Vec::new());
+    rayon::join(
+        || parse_file(Paragraphs::new(head), file, distro, sink, &mut out),
+        || {
+            let paragraphs = Paragraphs::starting_at_line(tail, first_line);
+            parse_file(paragraphs, file, distro, &mut sink2, &mut out2)
+        },
+    );
+    sink.problems.append(&mut sink2.problems);
+    sink.not_installed.append(&mut sink2.not_installed);
+    out.append(&mut out2);
+    out
 }
 
 /// `d41d8cd98f00b204e9800998ecf8427e  usr/lib/x` lines -> `/usr/lib/x` paths.
@@ -490,7 +545,11 @@ fn md5sums_to_list(data: &[u8]) -> FileList {
         buf.extend_from_slice(path);
         buf.push(b'\n');
     }
-    FileList { buf, sep: b'\n' }
+    FileList {
+        buf,
+        sep: b'\n',
+        entries: None,
+    }
 }
 
 #[cfg(test)]
@@ -547,12 +606,52 @@ mod tests {
         assert_eq!(got, ["libc6", "debconf", "debconf-2.0", "perl", "x"]);
     }
 
+    /// A status file large enough to be parsed in two halves gives exactly what one pass
+    /// gives, problems' line numbers included.
+    #[test]
+    fn split_status_equals_one_pass() {
+        let mut data = String::new();
+        for i in 0..3000 {
+            if i == 2500 {
+                data.push_str("Package: broken\nStatus: install ok installed\n\n");
+            }
+            if i == 2900 {
+                data.push_str(" continuation without a field\n\n");
+            }
+            data.push_str(&format!(
+                "Package: p{i}\nStatus: install ok installed\nVersion: 1.{i}\n\
+                 Architecture: amd64\nDescription: package {i}\n  with a longer text {i}\n\n"
+            ));
+        }
+        assert!(
+            data.len() >= 256 * 1024,
+            "{} bytes: too small to be split",
+            data.len()
+        );
+        let mut one = Sink::default();
+        let mut expected = Vec::new();
+        parse_file(
+            Paragraphs::new(data.as_bytes()),
+            Path::new("/s"),
+            None,
+            &mut one,
+            &mut expected,
+        );
+        let mut two = Sink::default();
+        let got = parse_status(data.as_bytes(), Path::new("/s"), None, &mut two);
+        assert_eq!(got, expected);
+        assert_eq!(got.len(), 3000);
+        let places =
+            |s: &Sink| -> Vec<String> { s.problems.iter().map(|p| p.to_string()).collect() };
+        assert_eq!(places(&two), places(&one));
+        assert_eq!(places(&one).len(), 2, "{:?}", places(&one));
+    }
+
     #[test]
     fn source_and_status() {
         let data = b"Package: libx1\nStatus: hold ok installed\nVersion: 1:2-3\nArchitecture: amd64\nSource: x (2-2)\n\nPackage: y\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: z\nStatus: install ok installed\nVersion: 5\nSource: zz\n";
         let mut sink = Sink::default();
-        let mut out = Vec::new();
-        parse_file(data, Path::new("/s"), None, &mut sink, &mut out);
+        let out = parse_status(data, Path::new("/s"), None, &mut sink);
         assert_eq!(out.len(), 2);
         assert_eq!(
             (out[0].source_name.as_str(), out[0].source_version.as_str()),

@@ -179,8 +179,18 @@ impl Inventory {
     /// Reads the package databases of `root` together with every package's file list, and
     /// builds the file -> package index. Every database file is read once.
     pub fn load_with_owners(root: &Root) -> (Inventory, OwnerIndex) {
-        let (inventory, collected) = load_impl(root, true);
-        let index = OwnerIndex::build(root, collected);
+        let (mut inventory, collected) = load_impl(root, true);
+        let (index, problem) = OwnerIndex::build(root, collected);
+        if let Some(e) = problem {
+            inventory.problems.push(Problem {
+                file: root.dir().to_owned(),
+                place: None,
+                message: format!(
+                    "cannot duplicate the root's descriptor ({e}): files are attributed \
+                     only under the spelling their package lists"
+                ),
+            });
+        }
         (inventory, index)
     }
 
@@ -212,6 +222,9 @@ impl Inventory {
 pub(crate) struct FileList {
     pub(crate) buf: Vec<u8>,
     pub(crate) sep: u8,
+    /// The index entries of `buf`, when the loader already split it
+    /// ([`owner::parse_list`]).
+    pub(crate) entries: Option<Vec<owner::Entry>>,
 }
 
 impl FileList {

@@ -6,13 +6,16 @@
 //! `/usr/lib/x86_64-linux-gnu/libc.so.6` (its real path, what `/proc/PID/maps` shows) are one
 //! file; `dpkg -S` only matches the listed spelling.
 //!
-//! Approach: every listed path is split into parent directory and file name; the *directory*
-//! is canonicalized inside the root (each distinct directory once, parents before children;
-//! siblings typed by one listing of their parent, or an `lstat` each when they are few; full
-//! resolution only for the rare symlinked ones; levels of the tree in parallel) and the key is canonical directory + name. The name itself is not resolved, so
-//! a listed symlink (`/lib`, `libz.so.1`) keeps its own owner. A lookup canonicalizes the
-//! query's parent the same way. Directories that do not exist in the root keep their lexical
-//! spelling below the deepest existing one, so index and lookup still agree.
+//! Approach: the index is keyed by file *name*. Every listed path is lexically normalised and
+//! kept where it was read (no per-path allocation); a hash table chains the paths that share a
+//! name. A lookup canonicalizes the query's parent directory inside the root, takes the paths
+//! listed under the same name, and keeps those whose own parent directory canonicalizes to the
+//! same place. Directories are canonicalized lazily, each at most once (memoised, parents
+//! before children, one `lstat` per component, full resolution only for the rare symlinked
+//! one): building the index touches no file but the lists, and a lookup costs a few hash probes
+//! once the directories it meets are known. The name itself is not resolved, so a listed
+//! symlink (`/lib`, `libz.so.1`) keeps its own owner. Directories that do not exist in the root
+//! keep their lexical spelling below the deepest existing one, so index and lookup agree.
 //!
 //! Several owners: directories are shared by many packages, and dpkg lets `Multi-Arch: same`
 //! packages share identical files; all owners are kept, in inventory order. Files moved by
@@ -20,55 +23,100 @@
 //! diverted name, the original name left to the diverting package. So the first owner of a
 //! regular file is the package whose content is on disk there, and [`OwnerIndex::owner`]
 //! returns it.
+//!
+//! Cost on a Debian 12 host (770 packages, 137,000 listed paths): reading the lists and
+//! building the index is a few tens of milliseconds on 2 cores; see `bench/inventory.sh`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use inuse_root::{FileKind, Root};
 use rayon::prelude::*;
 
 use crate::dpkg::Diversion;
-use crate::{Collected, Manager, PackageId};
+use crate::{Collected, FileList, Manager, PackageId};
 
-/// One indexed path: canonical directory id, hash of the name, name (a slice of one of the
-/// buffers), owners. Entries sort by (dir, hash, name): integer comparisons almost always
-/// decide, names are compared only on hash ties.
+/// End of a hash chain.
+const NONE: u32 = u32::MAX;
+
+/// Where dpkg diversions move listed paths (see the module documentation).
+pub(crate) struct Diverter<'a> {
+    by_path: FnvMap<&'a [u8], &'a Diversion>,
+    /// Lengths of diverted paths: most paths are ruled out before hashing.
+    lens: Vec<bool>,
+}
+
+impl<'a> Diverter<'a> {
+    pub(crate) fn new(diversions: &'a [Diversion]) -> Self {
+        let mut lens = vec![false; 4096];
+        for d in diversions {
+            if let Some(l) = lens.get_mut(d.from.len()) {
+                *l = true;
+            }
+        }
+        Diverter {
+            by_path: diversions.iter().map(|d| (d.from.as_slice(), d)).collect(),
+            lens,
+        }
+    }
+
+    /// Where the file that package `package` lists as `path` really lies, when a diversion
+    /// by another package (or the administrator) moved it.
+    fn divert(&self, path: &[u8], package: &str) -> Option<Vec<u8>> {
+        if self.by_path.is_empty() || !self.lens.get(path.len()).is_none_or(|&b| b) {
+            return None;
+        }
+        let d = self.by_path.get(path)?;
+        (d.by.as_deref() != Some(package)).then(|| d.to.clone())
+    }
+}
+
+/// One listed path of package `p`: `bufs[p][start..start + len]`, lexically normal; `hash` is
+/// [`name_hash`] of its file name.
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    dir: u32,
-    hash: u64,
-    buf: u32,
+pub(crate) struct Entry {
+    hash: u32,
     start: u32,
     len: u32,
-    first: u32,
-    count: u32,
 }
 
-/// Maps canonical in-root paths to the packages that list them.
+/// Maps in-root paths, in any spelling, to the packages that list them.
 ///
-/// Built without a per-path allocation: names stay in the file-list buffers they were read
-/// into, entries are sorted by (canonical directory, name) and found by binary search.
-#[derive(Debug, Default)]
+/// Built without a per-path allocation and without touching the filesystem; directories are
+/// canonicalized on demand (see the module documentation).
 pub struct OwnerIndex {
-    /// The packages' file lists, plus one buffer for names that had to be rewritten.
+    /// The root the paths belong to; `None` when its descriptor could not be duplicated, in
+    /// which case only exact spellings match.
+    root: Option<Root>,
+    /// The packages' file lists (one buffer per package, rewritten paths appended).
     bufs: Vec<Vec<u8>>,
-    /// Canonical directory -> id.
-    dir_ids: FnvMap<Box<[u8]>, u32>,
-    /// Canonical directories by id.
-    dirs: Vec<Box<[u8]>>,
-    entries: Vec<Entry>,
-    owners: Vec<PackageId>,
+    /// The entries of each package, in the order listed.
+    entries: Vec<Vec<Entry>>,
+    /// Global entry number of each package's first entry; one more at the end (the total).
+    offsets: Vec<u32>,
+    /// Hash chains over global entry numbers: `heads[hash & mask]` is the first, `next[i]`
+    /// the one after `i`.
+    heads: Vec<u32>,
+    next: Vec<u32>,
+    mask: u32,
+    /// Normal directory path -> its canonical form inside the root.
+    canon: Mutex<CanonMap>,
 }
 
-/// Siblings from which one listing of their parent is cheaper than an `lstat` each: listing
-/// a large directory (`/usr/share/doc`) for one or two subdirectories costs more than it saves
-/// (measured on Debian 12: 8 is the best of 0, 2, 4, 8, 16 and never).
-const LIST_MIN: usize = 8;
+impl std::fmt::Debug for OwnerIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerIndex")
+            .field("root", &self.root.as_ref().map(Root::dir))
+            .field("entries", &self.len())
+            .finish_non_exhaustive()
+    }
+}
 
-/// FNV-1a as a `Hasher` for the directory maps: keys are short paths, SipHash's DoS
+/// FNV-1a as a `Hasher` for the directory map: keys are short paths, SipHash's DoS
 /// resistance buys nothing against a database we already trust to be finite, and it showed
 /// in profiles.
 #[derive(Default, Clone, Copy)]
@@ -92,24 +140,34 @@ impl std::hash::Hasher for Fnv {
 
 type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
-/// FNV-1a: a fixed, cheap order key for names. Collisions only cost a name comparison.
-fn name_hash(name: &[u8]) -> u64 {
-    name.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+/// Normal directory path -> canonical directory path.
+type CanonMap = FnvMap<Box<[u8]>, Box<[u8]>>;
+
+/// FNV-1a (32 bits) of a file name: the hash table's key. Collisions only cost a name
+/// comparison.
+fn name_hash(name: &[u8]) -> u32 {
+    name.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })
+}
+
+/// Whether `path` is absolute and lexically normal: no `//`, no `/.` (which also rejects
+/// harmless dot files, then normalised for nothing), no trailing `/`.
+fn is_normal(path: &[u8]) -> bool {
+    match path {
+        [] => false,
+        [b'/'] => true,
+        [b'/', .., last] if *last != b'/' => !path
+            .windows(2)
+            .any(|w| w[0] == b'/' && matches!(w[1], b'/' | b'.')),
+        _ => false,
+    }
 }
 
 /// Lexically normalises an absolute path (`//`, `.`, `..`, trailing `/`), borrowing when it is
 /// already normal.
 fn normalize(path: &[u8]) -> Cow<'_, [u8]> {
-    // One pass: a normal path starts with `/` and no `/` is followed by `/`, `.` or the end.
-    let clean = path.first() == Some(&b'/')
-        && (path.len() == 1
-            || (path.last() != Some(&b'/')
-                && !path
-                    .windows(2)
-                    .any(|w| w[0] == b'/' && matches!(w[1], b'/' | b'.'))));
-    if clean {
+    if is_normal(path) {
         return Cow::Borrowed(path);
     }
     let mut out: Vec<u8> = Vec::with_capacity(path.len() + 1);
@@ -171,332 +229,312 @@ fn step(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
     }
 }
 
-/// Canonicalizes a normal absolute directory path component by component, like the index.
-fn canonical_dir(root: &Root, dir: &[u8]) -> Box<[u8]> {
-    let mut cur: Box<[u8]> = Box::from(&b"/"[..]);
-    for part in dir.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
-        cur = step(root, &cur, part);
-    }
-    cur
-}
-
-/// Lexical directories met while reading the lists: path, parent id, depth.
-#[derive(Default)]
-struct Lexical {
-    ids: FnvMap<Box<[u8]>, u32>,
-    dirs: Vec<(Box<[u8]>, u32, u32)>,
-}
-
-impl Lexical {
-    /// Interns `dir` and its ancestors; returns its id.
-    fn intern(&mut self, dir: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(dir) {
-            return id;
-        }
-        let (parent, depth) = if dir == b"/" {
-            (u32::MAX, 0)
-        } else {
-            let p = self.intern(split(dir).0);
-            (p, self.dirs[p as usize].2 + 1)
+/// Splits one package's list into entries, done while the list is still hot in the cache by
+/// the loader that read it (dpkg) or by [`OwnerIndex::build`]. Paths that are already normal
+/// (nearly all) stay where they are in the buffer; rewritten ones (normalised, diverted) are
+/// appended to it. `divert` is given for dpkg packages, with the package's name.
+pub(crate) fn parse_list(list: FileList, divert: Option<(&Diverter<'_>, &str)>) -> FileList {
+    let FileList {
+        mut buf,
+        sep,
+        entries: parsed,
+    } = list;
+    if parsed.is_some() {
+        return FileList {
+            buf,
+            sep,
+            entries: parsed,
         };
-        let id = self.dirs.len() as u32;
-        self.dirs.push((Box::from(dir), parent, depth));
-        self.ids.insert(Box::from(dir), id);
-        id
     }
-
-    /// Canonicalizes every directory, level by level (a level only reads the one above), in
-    /// parallel within a level. Children are typed by listing their canonical parent once
-    /// (`d_type` from one `getdents` answers for all of them) instead of an `lstat` each:
-    /// 12,600 directories on a Debian host have 3,700 distinct parents. Only the rare
-    /// symlinked directory is resolved in full.
-    fn canonicalize(&self, root: &Root) -> Vec<Box<[u8]>> {
-        let max_depth = self.dirs.iter().map(|d| d.2).max().unwrap_or(0);
-        let mut levels: Vec<Vec<u32>> = vec![Vec::new(); max_depth as usize + 1];
-        for (i, d) in self.dirs.iter().enumerate() {
-            levels[d.2 as usize].push(i as u32);
+    let orig = buf.len();
+    let mut extra: Vec<u8> = Vec::new();
+    let mut entries = Vec::with_capacity(orig / 48);
+    // Where a `//` or `/.` occurs, found for the whole buffer at once (vectorised): the lines
+    // without one, nearly all, need only their ends checked to be known normal.
+    let mut odd: Vec<usize> = memchr::memmem::find_iter(&buf, b"//")
+        .chain(memchr::memmem::find_iter(&buf, b"/."))
+        .collect();
+    odd.sort_unstable();
+    let mut odd = odd.into_iter().peekable();
+    let mut from = 0usize;
+    let ends = memchr::memchr_iter(sep, &buf).chain(std::iter::once(orig));
+    for end in ends {
+        let at = from;
+        let raw = &buf[from..end];
+        from = end + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.is_empty() {
+            continue;
         }
-        let mut canon: Vec<Box<[u8]>> = vec![Box::default(); self.dirs.len()];
-        for mut level in levels {
-            // Siblings next to each other: one listing per parent.
-            level.sort_unstable_by_key(|&i| self.dirs[i as usize].1);
-            let groups: Vec<&[u32]> = level
-                .chunk_by(|&a, &b| self.dirs[a as usize].1 == self.dirs[b as usize].1)
-                .collect();
-            let done: Vec<Vec<(u32, Box<[u8]>)>> = groups
-                .par_iter()
-                .map(|group| {
-                    let parent = self.dirs[group[0] as usize].1;
-                    if parent == u32::MAX {
-                        return group
-                            .iter()
-                            .map(|&i| (i, self.dirs[i as usize].0.clone()))
-                            .collect();
-                    }
-                    let cparent = &canon[parent as usize];
-                    if group.len() < LIST_MIN {
-                        return group
-                            .iter()
-                            .map(|&i| (i, step(root, cparent, split(&self.dirs[i as usize].0).1)))
-                            .collect();
-                    }
-                    let listing = root.read_dir(Path::new(OsStr::from_bytes(cparent)));
-                    group
-                        .iter()
-                        .map(|&i| {
-                            let name = split(&self.dirs[i as usize].0).1;
-                            let kind = match &listing {
-                                Ok(entries) => Some(
-                                    entries
-                                        .binary_search_by(|(n, _)| n.as_bytes().cmp(name))
-                                        .ok()
-                                        .map(|k| entries[k].1),
-                                ),
-                                Err(e)
-                                    if matches!(
-                                        e.kind(),
-                                        std::io::ErrorKind::NotFound
-                                            | std::io::ErrorKind::NotADirectory
-                                    ) =>
-                                {
-                                    Some(None)
-                                }
-                                Err(_) => None,
-                            };
-                            let c = match kind {
-                                // Missing: keep the lexical spelling, as lookups will.
-                                Some(None) => join(cparent, name).into_boxed_slice(),
-                                Some(Some(FileKind::Symlink)) => resolve(root, cparent, name),
-                                Some(Some(_)) => join(cparent, name).into_boxed_slice(),
-                                // The parent could not be listed (permissions): ask per child.
-                                None => step(root, cparent, name),
-                            };
-                            (i, c)
-                        })
-                        .collect()
-                })
-                .collect();
-            for (i, c) in done.into_iter().flatten() {
-                canon[i as usize] = c;
+        let mut clean = raw.first() == Some(&b'/') && (raw.len() == 1 || raw.last() != Some(&b'/'));
+        while let Some(&i) = odd.peek() {
+            if i >= end {
+                break;
             }
+            clean = false;
+            odd.next();
         }
-        canon
+        let normal = if clean {
+            Cow::Borrowed(raw)
+        } else {
+            normalize(raw)
+        };
+        let diverted = divert.and_then(|(d, package)| d.divert(&normal, package));
+        let (start, path): (usize, Cow<'_, [u8]>) = match diverted {
+            Some(to) => (orig + extra.len(), Cow::Owned(normalize(&to).into_owned())),
+            None => match normal {
+                Cow::Borrowed(p) => (at, Cow::Borrowed(p)),
+                Cow::Owned(p) => (orig + extra.len(), Cow::Owned(p)),
+            },
+        };
+        let name = split(&path).1;
+        if name.is_empty() {
+            continue;
+        }
+        let (Ok(start32), Ok(len)) = (u32::try_from(start), u32::try_from(path.len())) else {
+            // Beyond 4 GiB of one package's list: unreachable with the loaders' limits.
+            continue;
+        };
+        let hash = name_hash(name);
+        if let Cow::Owned(p) = &path {
+            extra.extend_from_slice(p);
+        }
+        entries.push(Entry {
+            hash,
+            start: start32,
+            len,
+        });
     }
-}
-
-/// The canonical form of the symlink `parent/name` (`parent` canonical); the lexical spelling
-/// when it dangles.
-fn resolve(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
-    let candidate = join(parent, name);
-    match root.canonicalize(Path::new(OsStr::from_bytes(&candidate))) {
-        Ok(real) => real
-            .into_os_string()
-            .into_encoded_bytes()
-            .into_boxed_slice(),
-        Err(_) => candidate.into_boxed_slice(),
+    buf.extend_from_slice(&extra);
+    FileList {
+        buf,
+        sep,
+        entries: Some(entries),
     }
 }
 
 impl OwnerIndex {
-    pub(crate) fn build(root: &Root, c: Collected) -> OwnerIndex {
+    pub(crate) fn build(root: &Root, c: Collected) -> (OwnerIndex, Option<std::io::Error>) {
         let Collected {
             files,
             diversions,
             managers,
             names,
         } = c;
-        let (mut bufs, seps): (Vec<Vec<u8>>, Vec<u8>) =
-            files.into_iter().map(|f| (f.buf, f.sep)).unzip();
-        let diverted: HashMap<&[u8], &Diversion> =
-            diversions.iter().map(|d| (d.from.as_slice(), d)).collect();
-        // Most paths are not diverted: check the length before hashing.
-        let mut lens = vec![false; 4096];
-        for d in &diversions {
-            if let Some(l) = lens.get_mut(d.from.len()) {
-                *l = true;
-            }
-        }
-        let maybe_diverted = |p: &[u8]| lens.get(p.len()).is_none_or(|&b| b);
-
-        // Entries with the lexical directory id in `dir` and the package in `first`.
-        let mut raw: Vec<Entry> =
-            Vec::with_capacity(bufs.iter().map(|b| b.len() / 48).sum::<usize>());
-        let mut extra: Vec<u8> = Vec::new();
-        let mut lexical = Lexical::default();
-        let extra_id = bufs.len() as u32;
-        for (i, buf) in bufs.iter().enumerate() {
-            let id = PackageId(i as u32);
-            let dpkg = managers[i] == Manager::Dpkg;
-            let base = buf.as_ptr() as usize;
-            let mut last: Option<(&[u8], u32)> = None;
-            let sep = seps[i];
-            for listed in buf
-                .split(|&b| b == sep)
-                .map(|p| p.strip_suffix(b"\r").unwrap_or(p))
-                .filter(|p| !p.is_empty())
-            {
-                let mut path = normalize(listed);
-                if dpkg
-                    && maybe_diverted(&path)
-                    && let Some(d) = diverted.get(&*path)
-                    && d.by.as_deref() != Some(names[i].as_str())
-                {
-                    path = Cow::Owned(normalize(&d.to).into_owned());
-                }
-                let (dir, name) = split(&path);
-                if name.is_empty() {
-                    continue;
-                }
-                let dir_id = match last {
-                    Some((d, id)) if d == dir => id,
-                    _ => lexical.intern(dir),
-                };
-                let (b, start) = match &path {
-                    Cow::Borrowed(p) => {
-                        last = Some((split(p).0, dir_id));
-                        (i as u32, (name.as_ptr() as usize - base) as u32)
-                    }
-                    Cow::Owned(_) => {
-                        last = None;
-                        extra.extend_from_slice(name);
-                        (extra_id, (extra.len() - name.len()) as u32)
-                    }
-                };
-                raw.push(Entry {
-                    dir: dir_id,
-                    hash: name_hash(name),
-                    buf: b,
-                    start,
-                    len: name.len() as u32,
-                    first: id.0,
-                    count: 1,
-                });
-            }
-        }
-        bufs.push(extra);
-
-        // Lexical directories -> canonical directory ids.
-        let canon = lexical.canonicalize(root);
-        let mut dir_ids: FnvMap<Box<[u8]>, u32> =
-            FnvMap::with_capacity_and_hasher(canon.len(), Default::default());
-        let mut dirs: Vec<Box<[u8]>> = Vec::with_capacity(canon.len());
-        let to_canon: Vec<u32> = canon
-            .into_iter()
-            .map(|c| {
-                let next = dirs.len() as u32;
-                *dir_ids.entry(c.clone()).or_insert_with(|| {
-                    dirs.push(c);
-                    next
-                })
+        let diverter = Diverter::new(&diversions);
+        let parsed: Vec<(Vec<u8>, Vec<Entry>)> = files
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, list)| {
+                let divert = (managers.get(i) == Some(&Manager::Dpkg))
+                    .then(|| names.get(i).map(|n| (&diverter, n.as_str())))
+                    .flatten();
+                let list = parse_list(list, divert);
+                (list.buf, list.entries.unwrap_or_default())
             })
             .collect();
+        let (bufs, entries): (Vec<Vec<u8>>, Vec<Vec<Entry>>) = parsed.into_iter().unzip();
 
-        let name_of =
-            |e: &Entry| &bufs[e.buf as usize][e.start as usize..(e.start + e.len) as usize];
-        for r in &mut raw {
-            r.dir = to_canon[r.dir as usize];
+        // Global entry numbers must fit the chains' u32 (with NONE reserved): a root listing
+        // four billion paths is cut there, and what is cut is simply not indexed.
+        let mut offsets = Vec::with_capacity(entries.len() + 1);
+        let mut total = 0u32;
+        for es in &entries {
+            offsets.push(total);
+            total = total.saturating_add(u32::try_from(es.len()).unwrap_or(u32::MAX));
         }
-        raw.par_sort_unstable_by(|a, b| {
-            (a.dir, a.hash)
-                .cmp(&(b.dir, b.hash))
-                .then_with(|| name_of(a).cmp(name_of(b)))
-                .then(a.first.cmp(&b.first))
-        });
-        let mut entries: Vec<Entry> = Vec::with_capacity(raw.len());
-        let mut owners: Vec<PackageId> = Vec::with_capacity(raw.len());
-        for r in raw {
-            let pkg = PackageId(r.first);
-            if let Some(e) = entries.last_mut()
-                && (e.dir, e.hash) == (r.dir, r.hash)
-                && name_of(e) == name_of(&r)
-            {
-                if owners.last() != Some(&pkg) {
-                    owners.push(pkg);
-                    e.count += 1;
-                }
-                continue;
-            }
-            entries.push(Entry {
-                first: owners.len() as u32,
-                ..r
-            });
-            owners.push(pkg);
+        total = total.min(NONE - 1);
+        offsets.push(total);
+        let buckets = (total as usize)
+            .saturating_mul(2)
+            .next_power_of_two()
+            .clamp(16, 1 << 31);
+        let mask = (buckets - 1) as u32;
+        let mut heads = vec![NONE; buckets];
+        let mut next = Vec::with_capacity(total as usize);
+        for e in entries.iter().flatten().take(total as usize) {
+            let b = (e.hash & mask) as usize;
+            next.push(heads[b]);
+            heads[b] = next.len() as u32 - 1;
         }
-        OwnerIndex {
-            bufs,
-            dir_ids,
-            dirs,
-            entries,
-            owners,
-        }
-    }
-
-    fn name(&self, e: &Entry) -> &[u8] {
-        &self.bufs[e.buf as usize][e.start as usize..(e.start + e.len) as usize]
-    }
-
-    fn lookup(&self, dir: &[u8], name: &[u8]) -> &[PackageId] {
-        let Some(&dir) = self.dir_ids.get(dir) else {
-            return &[];
+        let (root, problem) = match root.try_clone() {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
         };
-        let hash = name_hash(name);
-        match self.entries.binary_search_by(|e| {
-            (e.dir, e.hash)
-                .cmp(&(dir, hash))
-                .then_with(|| self.name(e).cmp(name))
-        }) {
-            Ok(i) => {
-                let e = &self.entries[i];
-                &self.owners[e.first as usize..(e.first + e.count) as usize]
-            }
-            Err(_) => &[],
-        }
+        let index = OwnerIndex {
+            root,
+            bufs,
+            entries,
+            offsets,
+            heads,
+            next,
+            mask,
+            canon: Mutex::new(FnvMap::default()),
+        };
+        (index, problem)
     }
 
-    /// The owners of `path`, given in any spelling that leads to the same file inside `root`:
-    /// as the package manager lists it, its real path, or through directory symlinks. Owners
-    /// are in inventory order; see the module documentation for several owners.
-    pub fn owners(&self, root: &Root, path: &Path) -> &[PackageId] {
+    /// The package and entry of a global entry number.
+    fn entry(&self, id: u32) -> (u32, &Entry) {
+        let p = self.offsets.partition_point(|&o| o <= id).saturating_sub(1);
+        (p as u32, &self.entries[p][(id - self.offsets[p]) as usize])
+    }
+
+    /// The path of package `p`'s entry `e`.
+    fn path(&self, p: u32, e: &Entry) -> &[u8] {
+        &self.bufs[p as usize][e.start as usize..(e.start + e.len) as usize]
+    }
+
+    /// Every entry with its package.
+    fn all(&self) -> impl Iterator<Item = (u32, &Entry)> {
+        (0u32..)
+            .zip(&self.entries)
+            .flat_map(|(p, es)| es.iter().map(move |e| (p, e)))
+    }
+
+    /// The canonical form of the normal directory path `dir` inside the root, memoised.
+    fn canonical(&self, dir: &[u8]) -> Box<[u8]> {
+        if dir == b"/" {
+            return Box::from(&b"/"[..]);
+        }
+        let mut memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = memo.get(dir) {
+            return c.clone();
+        }
+        let Some(root) = &self.root else {
+            return Box::from(dir);
+        };
+        // Up to the deepest known ancestor, then down one component at a time. Iterative:
+        // a hostile list may hold a path of thousands of components.
+        let mut todo = vec![dir.len()];
+        let mut cur: Box<[u8]> = Box::from(&b"/"[..]);
+        let mut end = dir.len();
+        while let Some(i) = memchr::memrchr(b'/', &dir[..end]).filter(|&i| i > 0) {
+            if let Some(c) = memo.get(&dir[..i]) {
+                cur = c.clone();
+                break;
+            }
+            todo.push(i);
+            end = i;
+        }
+        for &end in todo.iter().rev() {
+            let name = split(&dir[..end]).1;
+            cur = step(root, &cur, name);
+            memo.insert(Box::from(&dir[..end]), cur.clone());
+        }
+        cur
+    }
+
+    /// Whether the normal directory `dir` canonicalizes to the canonical directory `cdir`.
+    fn canonicalizes_to(&self, dir: &[u8], cdir: &[u8]) -> bool {
+        // A canonical path is its own canonical form.
+        if dir == cdir {
+            return true;
+        }
+        {
+            let memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = memo.get(dir) {
+                return **c == *cdir;
+            }
+        }
+        *self.canonical(dir) == *cdir
+    }
+
+    /// Owners of the entries named `name` whose directory canonicalizes to `cdir`.
+    fn lookup(&self, cdir: &[u8], name: &[u8]) -> Vec<PackageId> {
+        let hash = name_hash(name);
+        let mut out = Vec::new();
+        let mut i = self
+            .heads
+            .get((hash & self.mask) as usize)
+            .copied()
+            .unwrap_or(NONE);
+        while i != NONE {
+            let (p, e) = self.entry(i);
+            if e.hash == hash && !out.contains(&PackageId(p)) {
+                let (dir, n) = split(self.path(p, e));
+                if n == name && self.canonicalizes_to(dir, cdir) {
+                    out.push(PackageId(p));
+                }
+            }
+            i = self.next[i as usize];
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The owners of `path`, given in any spelling that leads to the same file inside the
+    /// root: as the package manager lists it, its real path, or through directory symlinks.
+    /// Owners are in inventory order; see the module documentation for several owners.
+    pub fn owners(&self, path: &Path) -> Vec<PackageId> {
         let path = normalize(path.as_os_str().as_bytes());
         let (dir, name) = split(&path);
         if name.is_empty() {
-            return &[];
+            return Vec::new();
         }
-        self.lookup(&canonical_dir(root, dir), name)
+        self.lookup(&self.canonical(dir), name)
     }
 
     /// The owners of a path whose parent directory is already canonical (a path found by
     /// walking the root without following symlinks, or returned by [`Root::canonicalize`]):
-    /// no filesystem access.
-    pub fn owners_of_real(&self, path: &Path) -> &[PackageId] {
+    /// the query itself needs no filesystem access.
+    pub fn owners_of_real(&self, path: &Path) -> Vec<PackageId> {
         let path = normalize(path.as_os_str().as_bytes());
         let (dir, name) = split(&path);
+        if name.is_empty() {
+            return Vec::new();
+        }
         self.lookup(dir, name)
     }
 
     /// The preferred owner of `path` (see the module documentation).
-    pub fn owner(&self, root: &Root, path: &Path) -> Option<PackageId> {
-        self.owners(root, path).first().copied()
+    pub fn owner(&self, path: &Path) -> Option<PackageId> {
+        self.owners(path).first().copied()
     }
 
-    /// Number of indexed paths.
+    /// Number of indexed (path, package) pairs.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.next.len()
     }
 
     /// Whether nothing is indexed.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.next.is_empty()
     }
 
-    /// Every indexed canonical path with its owners, sorted by directory id and name.
-    pub fn iter(&self) -> impl Iterator<Item = (PathBuf, &[PackageId])> {
-        self.entries.iter().map(|e| {
-            let path = join(&self.dirs[e.dir as usize], self.name(e));
-            (
-                PathBuf::from(OsString::from_vec(path)),
-                &self.owners[e.first as usize..(e.first + e.count) as usize],
-            )
+    /// The canonical in-root paths that the packages `ids` list, sorted, without duplicates.
+    /// Canonicalizes the directories of those packages only.
+    pub fn paths_of(&self, ids: &HashSet<PackageId>) -> Vec<PathBuf> {
+        let mut out: Vec<Vec<u8>> = ids
+            .iter()
+            .filter(|id| id.index() < self.entries.len())
+            .flat_map(|id| self.entries[id.index()].iter().map(move |e| (id.0, e)))
+            .map(|(p, e)| {
+                let (dir, name) = split(self.path(p, e));
+                join(&self.canonical(dir), name)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|p| PathBuf::from(OsString::from_vec(p)))
+            .collect()
+    }
+
+    /// Every indexed path (canonical directory, listed name) with its owners, sorted by path.
+    /// Canonicalizes every listed directory: meant for tests and exports, not lookups.
+    pub fn iter(&self) -> impl Iterator<Item = (PathBuf, Vec<PackageId>)> {
+        let mut all: BTreeMap<Vec<u8>, Vec<PackageId>> = BTreeMap::new();
+        for (p, e) in self.all() {
+            let (dir, name) = split(self.path(p, e));
+            let owners = all.entry(join(&self.canonical(dir), name)).or_default();
+            if !owners.contains(&PackageId(p)) {
+                owners.push(PackageId(p));
+            }
+        }
+        all.into_iter().map(|(p, mut o)| {
+            o.sort_unstable();
+            (PathBuf::from(OsString::from_vec(p)), o)
         })
     }
 }

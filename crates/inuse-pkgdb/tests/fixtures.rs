@@ -14,7 +14,7 @@ fn write(root: &Path, rel: &str, content: &[u8]) {
     fs::write(p, content).expect("write");
 }
 
-fn owner_names(inv: &Inventory, ids: &[inuse_pkgdb::PackageId]) -> Vec<String> {
+fn owner_names(inv: &Inventory, ids: Vec<inuse_pkgdb::PackageId>) -> Vec<String> {
     ids.iter()
         .map(|id| inv.packages[id.index()].name.clone())
         .collect()
@@ -61,17 +61,11 @@ P:bad\nthis is not a field\n\nP:busybox\nV:1.36.1-r15\nA:x86_64\no:busybox\nF:bi
     assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
     assert_eq!(inv.problems[0].place.as_deref(), Some("line 24"));
     assert_eq!(
-        owner_names(
-            &inv,
-            index.owners(&root, Path::new("/usr/lib/libcrypto.so.3"))
-        ),
+        owner_names(&inv, index.owners(Path::new("/usr/lib/libcrypto.so.3"))),
         ["libcrypto3"]
     );
     assert_eq!(
-        owner_names(
-            &inv,
-            index.owners(&root, Path::new("/lib/ld-musl-x86_64.so.1"))
-        ),
+        owner_names(&inv, index.owners(Path::new("/lib/ld-musl-x86_64.so.1"))),
         ["musl"]
     );
 }
@@ -146,7 +140,7 @@ Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
         "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
     ] {
         assert_eq!(
-            owner_names(&inv, index.owners(&root, Path::new(path))),
+            owner_names(&inv, index.owners(Path::new(path))),
             ["libfoo1"],
             "{path}"
         );
@@ -160,16 +154,16 @@ Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
     );
     // sh-provider's /bin/sh is diverted to /bin/sh.distrib; dash keeps /bin/sh.
     assert_eq!(
-        owner_names(&inv, index.owners(&root, Path::new("/usr/bin/sh"))),
+        owner_names(&inv, index.owners(Path::new("/usr/bin/sh"))),
         ["dash"]
     );
     assert_eq!(
-        owner_names(&inv, index.owners(&root, Path::new("/bin/sh.distrib"))),
+        owner_names(&inv, index.owners(Path::new("/bin/sh.distrib"))),
         ["sh-provider"]
     );
     // Directories are shared.
     assert_eq!(
-        owner_names(&inv, index.owners(&root, Path::new("/bin"))),
+        owner_names(&inv, index.owners(Path::new("/bin"))),
         ["dash", "sh-provider"]
     );
 }
@@ -197,7 +191,7 @@ fn distroless_status_d_with_md5sums() {
     assert_eq!(
         owner_names(
             &inv,
-            index.owners(&root, Path::new("/usr/lib/x86_64-linux-gnu/libssl.so.3"))
+            index.owners(Path::new("/usr/lib/x86_64-linux-gnu/libssl.so.3"))
         ),
         ["libssl3"]
     );

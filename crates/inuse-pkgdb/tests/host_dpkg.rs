@@ -225,7 +225,7 @@ fn owner_of_every_elf_under_usr_equals_dpkg_s() {
         // The alias spelling must lead to the same owners through the root's symlinks.
         if let Some(a) = alt {
             let via_alias: BTreeSet<String> = index
-                .owners(&root, a)
+                .owners(a)
                 .iter()
                 .map(|&id| inv.packages[id.index()].name.clone())
                 .collect();

@@ -115,6 +115,21 @@ impl Root {
         Ok(Root { dir, fd })
     }
 
+    /// Another handle on the same root (the descriptor is duplicated).
+    pub fn try_clone(&self) -> io::Result<Root> {
+        Ok(Root {
+            dir: self.dir.clone(),
+            fd: self.fd.try_clone()?,
+        })
+    }
+
+    /// Opens a directory inside the root, for reading many files in it by name without
+    /// resolving the directory's path again for each (see [`RootDir`]).
+    pub fn open_dir(&self, path: &Path) -> io::Result<RootDir> {
+        let fd = self.open_raw(path, OFlags::RDONLY | OFlags::DIRECTORY, true)?;
+        Ok(RootDir { fd })
+    }
+
     /// The root's directory on the host.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -195,22 +210,7 @@ impl Root {
     /// Reads a whole regular file, refusing files larger than `max` bytes.
     pub fn read(&self, path: &Path, max: u64) -> io::Result<Vec<u8>> {
         let (file, st) = self.open_file(path)?;
-        if st.size > max {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                format!("larger than the limit of {max} bytes"),
-            ));
-        }
-        let mut buf = Vec::with_capacity(usize::try_from(st.size).unwrap_or(0));
-        // The file may grow while we read it: never read past the limit.
-        file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
-        if buf.len() as u64 > max {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                format!("larger than the limit of {max} bytes"),
-            ));
-        }
-        Ok(buf)
+        read_limited(file, st.size, max)
     }
 
     /// `stat(2)` inside the root, following symlinks.
@@ -315,6 +315,65 @@ impl Root {
         }
         Ok(out)
     }
+}
+
+/// A directory opened inside a [`Root`] by [`Root::open_dir`].
+///
+/// Only single names are opened relative to it, never paths, and never through a symlink
+/// (`O_NOFOLLOW`): nothing it reads can lie outside the directory, so no in-root resolution is
+/// needed. Reading the 770 file lists of a Debian host this way saves resolving
+/// `var/lib/dpkg/info` 770 times.
+#[derive(Debug)]
+pub struct RootDir {
+    fd: OwnedFd,
+}
+
+impl RootDir {
+    /// Reads the regular file `name` (one path component, not a symlink) in this directory,
+    /// refusing files larger than `max` bytes. A symlink is `ELOOP`, a directory
+    /// `IsADirectory`, anything else but a regular file an error; nothing blocks.
+    pub fn read(&self, name: &OsStr, max: u64) -> io::Result<Vec<u8>> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a single file name",
+            ));
+        }
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let st = Stat::from_raw(&rustix::fs::fstat(&fd)?);
+        match st.file_type() {
+            FileKind::File => {}
+            FileKind::Dir => return Err(io::Error::from(io::ErrorKind::IsADirectory)),
+            _ => return Err(io::Error::other("not a regular file")),
+        }
+        read_limited(File::from(fd), st.size, max)
+    }
+}
+
+/// Reads `file` (of `size` bytes by `fstat`) to its end, but never more than `max` bytes.
+fn read_limited(file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than the limit of {max} bytes"),
+        )
+    };
+    if size > max {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    // The file may grow while we read it: never read past the limit.
+    file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(buf)
 }
 
 /// Pushes the components of `path` onto `todo` so that popping yields them in order.

@@ -85,7 +85,7 @@ pub fn report(root: &Root, inventory: &Inventory, owners: &OwnerIndex) -> Option
             format!("/lib/modules/{release}/modules.builtin"),
         ]
         .iter()
-        .find_map(|p| owners.owner(root, Path::new(p)))
+        .find_map(|p| owners.owner(Path::new(p)))
         .and_then(|id| inventory.get(id))
         .map(PackageRef::from)
     };

@@ -218,7 +218,7 @@ impl RootCtx {
         let id = match self.owner_cache.get(path) {
             Some(&id) => id,
             None => {
-                let id = self.owners.owner(&self.root, path);
+                let id = self.owners.owner(path);
                 self.owner_cache.insert(path.to_owned(), id);
                 id
             }

@@ -172,7 +172,7 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     let mut observable = BTreeSet::new();
     for f in &files {
         for id in owners.owners_of_real(&f.path) {
-            observable.insert(*id);
+            observable.insert(id);
         }
     }
     let resolver = Resolver::new(&root, LdsoOptions::default(), PathBuf::from("/"));
@@ -189,7 +189,7 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
             if let Ok(res) = resolver.resolve(&f.path) {
                 for o in &res.objects {
                     for id in owners.owners_of_real(&o.realpath) {
-                        out.push((*id, exe.clone()));
+                        out.push((id, exe.clone()));
                     }
                 }
             }
@@ -338,7 +338,7 @@ pub fn add_observations(
             continue;
         }
         for id in scan.owners.owners_of_real(Path::new(&hit.path)) {
-            let e = scan.live.entry(*id).or_default();
+            let e = scan.live.entry(id).or_default();
             if !e.functions_hit.contains(&hit.symbol) {
                 e.functions_hit.push(hit.symbol.clone());
             }

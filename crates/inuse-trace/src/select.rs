@@ -92,7 +92,7 @@ impl Packages {
     /// The preferred owner of a host path.
     pub fn owner(&self, path: &Path) -> Option<Owner> {
         self.owners
-            .owner(&self.root, path)
+            .owner(path)
             .and_then(|id| self.inventory.get(id))
             .map(Owner::of)
     }
@@ -113,9 +113,9 @@ impl Packages {
         }
         let paths = self
             .owners
-            .iter()
-            .filter(|(_, owners)| owners.iter().any(|o| ids.contains(o)))
-            .map(|(path, _)| self.root.host_path(&path));
+            .paths_of(&ids)
+            .into_iter()
+            .map(|path| self.root.host_path(&path));
         Some(unique_shared_objects(paths))
     }
 }

@@ -235,7 +235,11 @@ fn package(
             buf.extend_from_slice(base);
             buf.push(0);
         }
-        FileList { buf, sep: 0 }
+        FileList {
+            buf,
+            sep: 0,
+            entries: None,
+        }
     } else {
         FileList::default()
     };

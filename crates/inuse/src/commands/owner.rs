@@ -62,7 +62,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
         } else {
             PathBuf::from("/").join(path)
         };
-        let owners = index.owners(&root, &inner);
+        let owners = index.owners(&inner);
         if owners.is_empty() {
             unowned += 1;
         }
