@@ -13,9 +13,12 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::cgroup::Container;
 use crate::maps::{Mapping, Target};
@@ -126,6 +129,53 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// An open `/proc/PID` directory. Files are opened relative to it: one path walk per process
+/// instead of one per file, and once the process has exited every read fails (`ESRCH`) rather
+/// than reading a new process that reused the pid.
+struct ProcDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl ProcDir {
+    fn open(pid: u32) -> io::Result<ProcDir> {
+        let path = PathBuf::from(format!("/proc/{pid}"));
+        let fd = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(ProcDir { fd, path })
+    }
+
+    fn open_file(&self, name: &str) -> io::Result<File> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(File::from(fd))
+    }
+
+    /// [`read_bounded`] of `/proc/PID/NAME`.
+    fn read(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(usize::try_from(max.min(4096)).unwrap_or(4096));
+        self.open_file(name)?.take(max).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_link(&self, name: &str) -> io::Result<PathBuf> {
+        let target = rustix::fs::readlinkat(&self.fd, name, Vec::new())?;
+        Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
+    }
+
+    /// `stat` of `NAME` (following the magic link, as `std::fs::metadata` of its path does).
+    fn stat(&self, name: &str) -> io::Result<rustix::fs::Stat> {
+        Ok(rustix::fs::statat(&self.fd, name, AtFlags::empty())?)
+    }
+}
+
 fn is_gone(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::NOENT.raw_os_error()
         || code == rustix::io::Errno::SRCH.raw_os_error())
@@ -187,8 +237,12 @@ pub fn read_with_stat(
     limits: &Limits,
     page_size: u64,
 ) -> Result<RawProcess, ReadError> {
-    let dir = PathBuf::from(format!("/proc/{pid}"));
-    let small = |name: &str| read_bounded(&dir.join(name), limits.max_small_file);
+    let dir = match ProcDir::open(pid) {
+        Ok(d) => d,
+        Err(e) if is_gone(&e) => return Err(ReadError::Gone),
+        Err(e) => return Err(ReadError::Other(describe(&e))),
+    };
+    let small = |name: &str| dir.read(name, limits.max_small_file);
     let status = small("status")
         .map(|d| status::parse(&d))
         .unwrap_or_default();
@@ -221,7 +275,7 @@ pub fn read_with_stat(
         raw.unmeasurable = Some("zombie: exited, not yet reaped".to_owned());
         return Ok(raw);
     }
-    let maps_data = match read_bounded(&dir.join("maps"), limits.max_maps_bytes) {
+    let maps_data = match dir.read("maps", limits.max_maps_bytes) {
         Ok(d) => d,
         Err(e) if is_gone(&e) => return Err(ReadError::Gone),
         Err(e) => {
@@ -240,22 +294,22 @@ pub fn read_with_stat(
     }
     raw.mappings = mappings;
     raw.bad_map_lines = bad;
-    raw.exe = std::fs::read_link(dir.join("exe")).ok();
-    raw.exe_mode = std::fs::metadata(dir.join("exe")).ok().map(|m| ExeMode {
-        mode: m.mode(),
-        file_caps: has_file_caps(&dir.join("exe")),
+    raw.exe = dir.read_link("exe").ok();
+    raw.exe_mode = dir.stat("exe").ok().map(|st| ExeMode {
+        mode: st.st_mode,
+        file_caps: has_file_caps(&dir.path.join("exe")),
     });
-    raw.root = std::fs::metadata(dir.join("root")).ok().map(|m| RootId {
-        dev: m.dev(),
-        ino: m.ino(),
-        link: std::fs::read_link(dir.join("root")).unwrap_or_else(|_| PathBuf::from("/")),
+    raw.root = dir.stat("root").ok().map(|st| RootId {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        link: dir.read_link("root").unwrap_or_else(|_| PathBuf::from("/")),
     });
     if raw.root.is_none() {
         raw.unmeasurable = Some("cannot read its root directory".to_owned());
     }
     raw.residency = residency(&dir, &raw.mappings, limits, page_size);
     raw.sockets = sockets(&dir, limits.max_fds);
-    raw.netns = std::fs::metadata(dir.join("ns/net")).ok().map(|m| m.ino());
+    raw.netns = dir.stat("ns/net").ok().map(|st| st.st_ino);
     Ok(raw)
 }
 
@@ -265,16 +319,33 @@ fn has_file_caps(path: &Path) -> bool {
 }
 
 /// Socket inodes among the process's descriptors.
-fn sockets(dir: &Path, max: usize) -> Vec<u64> {
-    let Ok(entries) = std::fs::read_dir(dir.join("fd")) else {
+fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
+    let Ok(fds) = rustix::fs::openat(
+        &dir.fd,
+        "fd",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return Vec::new();
+    };
+    let Ok(mut entries) = rustix::fs::Dir::read_from(&fds) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for entry in entries.take(max).flatten() {
-        let Ok(target) = std::fs::read_link(entry.path()) else {
+    let mut seen = 0usize;
+    while let Some(Ok(entry)) = entries.read() {
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        seen += 1;
+        if seen > max {
+            break;
+        }
+        let Ok(target) = rustix::fs::readlinkat(&fds, name, Vec::new()) else {
             continue;
         };
-        let bytes = target.into_os_string().into_vec();
+        let bytes = target.into_bytes();
         if let Some(inode) = bytes
             .strip_prefix(b"socket:[")
             .and_then(|r| r.strip_suffix(b"]"))
@@ -290,7 +361,7 @@ fn sockets(dir: &Path, max: usize) -> Vec<u64> {
 
 /// Residency of the executable file mappings: pagemap when readable, else smaps Rss.
 fn residency(
-    dir: &Path,
+    dir: &ProcDir,
     mappings: &[Mapping],
     limits: &Limits,
     page_size: u64,
@@ -303,7 +374,7 @@ fn residency(
     if exec.is_empty() {
         return out;
     }
-    match File::open(dir.join("pagemap")) {
+    match dir.open_file("pagemap") {
         Ok(pagemap) => {
             for m in &exec {
                 out.insert(
@@ -313,7 +384,8 @@ fn residency(
             }
         }
         Err(_) => {
-            let rss = read_bounded(&dir.join("smaps"), limits.max_maps_bytes)
+            let rss = dir
+                .read("smaps", limits.max_maps_bytes)
                 .map(|d| smaps_field(&d, b"Rss:"))
                 .unwrap_or_default();
             for m in &exec {

@@ -277,6 +277,18 @@ pub struct Sweeper {
     previous: HashMap<(u32, u64), Previous>,
 }
 
+/// A mapped file whose load windows are still to be read, and how to reach it.
+struct PendingWindows<'a> {
+    pid: u32,
+    mapping: &'a Mapping,
+    root_dir: PathBuf,
+    prefix: PathBuf,
+    path: &'a [u8],
+}
+
+/// The load windows of one file; `None` when it is not a readable ELF object.
+type FileWindows = Option<Arc<LoadWindows>>;
+
 /// What the parallel read phase found for one pid.
 enum Read {
     /// Read in full.
@@ -376,14 +388,27 @@ impl Sweeper {
         // The host's package database (inventory and owner index: the most expensive part of
         // a first sweep) loads on one thread while the /proc reads run on the others.
         let load_host = !self.roots.contains_key(&self.host);
+        let started = std::time::Instant::now();
         let (host_ctx, raw) = rayon::join(
-            || load_host.then(|| RootCtx::open(Path::new("/"))),
-            || read_all(pids, previous_reports, limits, page_size, incremental),
+            || {
+                load_host.then(|| {
+                    let opened = RootCtx::open(Path::new("/"));
+                    timing("sweep: host package database", started);
+                    opened
+                })
+            },
+            || {
+                let raw = read_all(pids, previous_reports, limits, page_size, incremental);
+                timing("sweep: /proc reads", started);
+                raw
+            },
         );
         if let Some(opened) = host_ctx {
             let ctx = checked(opened, Path::new("/"), &mut self.warnings);
             self.roots.insert(self.host, ctx);
         }
+        self.load_windows(&raw);
+        timing("sweep: load windows", started);
         let mut last = std::mem::take(&mut self.previous);
         let mut listeners: HashMap<u64, HashMap<u64, String>> = HashMap::new();
         let mut stale_cache = StaleCache::new();
@@ -435,6 +460,7 @@ impl Sweeper {
                 }),
             }
         }
+        timing("sweep: analysis", started);
         let kernel = root_ctx(
             &mut self.roots,
             &mut self.warnings,
@@ -447,6 +473,62 @@ impl Sweeper {
             processes,
             missing,
             warnings: std::mem::take(&mut self.warnings),
+        }
+    }
+
+    /// Reads, in parallel, the load windows of every mapped file that no earlier sweep read
+    /// (the ELF parsing behind `executed`), each through the first process found mapping it.
+    fn load_windows(&mut self, raw: &[Read]) {
+        let mut todo: HashMap<(u64, u64), PendingWindows<'_>> = HashMap::new();
+        for read in raw {
+            let Read::Full(raw) = read else { continue };
+            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
+                continue;
+            };
+            let (root_dir, prefix) = self.root_paths(raw.pid, root_id);
+            for m in &raw.mappings {
+                if let Target::File { path, .. } = &m.target
+                    && !self.windows.contains_key(&(m.dev, m.inode))
+                    && !todo.contains_key(&(m.dev, m.inode))
+                {
+                    todo.insert(
+                        (m.dev, m.inode),
+                        PendingWindows {
+                            pid: raw.pid,
+                            mapping: m,
+                            root_dir: root_dir.clone(),
+                            prefix: prefix.clone(),
+                            path,
+                        },
+                    );
+                }
+            }
+        }
+        let done: Vec<((u64, u64), Option<FileWindows>)> = todo
+            .into_par_iter()
+            .map(|(key, p)| {
+                let windows = open_mapped(p.pid, p.mapping, &p.root_dir, &p.prefix, p.path)
+                    .map(|f| LoadWindows::read(&f).ok().map(Arc::new));
+                (key, windows)
+            })
+            .collect();
+        for (key, windows) in done {
+            if let Some(w) = windows {
+                self.windows.insert(key, w);
+            }
+        }
+    }
+
+    /// The directory through which a process's root is read, and the prefix its mapped paths
+    /// carry as we see them (a chroot's files appear under its directory).
+    fn root_paths(&self, pid: u32, root_id: &process::RootId) -> (PathBuf, PathBuf) {
+        if (root_id.dev, root_id.ino) == self.host {
+            (PathBuf::from("/"), PathBuf::from("/"))
+        } else {
+            (
+                PathBuf::from(format!("/proc/{pid}/root")),
+                root_id.link.clone(),
+            )
         }
     }
 
@@ -737,6 +819,16 @@ fn checked(opened: io::Result<RootCtx>, dir: &Path, warnings: &mut Vec<String>) 
 
 /// The parallel read phase: every pid's `stat`, then the rest of `/proc/PID` unless the
 /// process is unchanged since `previous` (incremental sweeps).
+/// With `INUSE_TIMING` set, prints how long a phase took since `started` on stderr.
+fn timing(phase: &str, started: std::time::Instant) {
+    if std::env::var_os("INUSE_TIMING").is_some() {
+        eprintln!(
+            "inuse: timing: {phase}: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
 fn read_all(
     pids: &[u32],
     previous: &HashMap<(u32, u64), Previous>,
