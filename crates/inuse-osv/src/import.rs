@@ -12,6 +12,7 @@
 //! (searched recursively, symlinks not followed) of such files and of zips; a zip whose `.json`
 //! entries are records, as osv.dev's per-ecosystem `all.zip`.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -99,11 +100,14 @@ pub struct Importer<'w, 's> {
 }
 
 /// Items per batch handed to the parsing thread.
-const BATCH_ITEMS: usize = 64;
+const BATCH_ITEMS: usize = 256;
 /// Bytes (as read) per batch handed to the parsing thread.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 4 << 20;
 /// Batches queued ahead of the parsing thread.
 const BATCHES_AHEAD: usize = 4;
+
+/// Largest zip archive read into memory whole rather than through a buffered reader.
+const ZIP_IN_MEMORY: u64 = 256 << 20;
 
 /// Something read, in input order, on its way to the store.
 enum Item {
@@ -415,6 +419,16 @@ impl<'s> Sink<'_, 's> {
             return self.reject(&name, None, e);
         }
         if is_zip {
+            // Reading an entry seeks to it, which empties a `BufReader`: two system calls per
+            // entry. An archive of a usual size is read whole instead.
+            let len = f.metadata().map_or(u64::MAX, |m| m.len());
+            if len <= ZIP_IN_MEMORY {
+                let mut bytes = Vec::with_capacity(len as usize);
+                return match f.read_to_end(&mut bytes) {
+                    Ok(_) => self.zip(io::Cursor::new(bytes), &name),
+                    Err(e) => self.reject(&name, None, e),
+                };
+            }
             return self.zip(io::BufReader::new(f), &name);
         }
         match read_bounded(&mut f, self.limits.max_record_bytes) {
@@ -549,11 +563,8 @@ fn parse_item(item: Item, limits: &Limits) -> Parsed {
         } => {
             let max = limits.max_record_bytes;
             let (bytes, read, raw) = if deflated {
-                let mut buf = Vec::with_capacity(size.min(max) as usize);
-                let read = flate2::read::DeflateDecoder::new(&raw[..])
-                    .take(max + 1)
-                    .read_to_end(&mut buf);
-                (buf, read.map(drop), Some(raw))
+                let (buf, read) = inflate_entry(&raw, size, max);
+                (buf, read, Some(raw))
             } else {
                 (raw, Ok(()), None)
             };
@@ -583,6 +594,56 @@ fn parse_item(item: Item, limits: &Limits) -> Parsed {
         }
     }
     parsed
+}
+
+thread_local! {
+    /// The inflate state of this parsing thread, reset for each entry: allocating one (and its
+    /// 32 KiB window) per entry costs more than inflating a small record.
+    static INFLATE: RefCell<flate2::Decompress> = RefCell::new(flate2::Decompress::new(false));
+}
+
+/// Inflates the raw deflate stream `raw` (declaring `size` bytes) into at most `max + 1`
+/// bytes, stopping there; a corrupt or truncated stream is an error, as from
+/// [`flate2::read::DeflateDecoder`] (whose messages these are), with what was inflated.
+fn inflate_entry(raw: &[u8], size: u64, max: u64) -> (Vec<u8>, io::Result<()>) {
+    let limit = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+    // The declared size is a hint (it may lie), grown from as needed up to the limit.
+    let mut out: Vec<u8> = Vec::with_capacity(usize::try_from(size).unwrap_or(limit).min(limit));
+    let result = INFLATE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset(false);
+        loop {
+            if out.len() >= limit {
+                return Ok(());
+            }
+            if out.len() == out.capacity() {
+                let more = out.capacity().max(4096).min(limit - out.len());
+                out.reserve_exact(more);
+            }
+            let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+            let before = out.len();
+            let input = raw.get(consumed..).unwrap_or_default();
+            match d.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "corrupt deflate stream",
+                    ));
+                }
+                Ok(flate2::Status::StreamEnd) => return Ok(()),
+                Ok(_) if out.len() == before && out.len() < out.capacity() => {
+                    // No progress with room to write: the input ended before the stream.
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "incomplete deflate stream",
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+    });
+    out.truncate(limit);
+    (out, result)
 }
 
 /// Parses a record, or the records of an array; `deflated` is `bytes` compressed, if known.
@@ -656,4 +717,60 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// What `DeflateDecoder` read through `take` made of `raw`: the reference behaviour.
+    fn reference(raw: &[u8], max: u64) -> (Vec<u8>, Result<(), String>) {
+        let mut buf = Vec::new();
+        let read = flate2::read::DeflateDecoder::new(raw)
+            .take(max + 1)
+            .read_to_end(&mut buf);
+        (buf, read.map(drop).map_err(|e| e.to_string()))
+    }
+
+    #[test]
+    fn inflate_entry_behaves_as_the_deflate_decoder() {
+        let json: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{{\"n\":{},\"s\":\"{}\"}},", i, i * 7919 % 1000).into_bytes())
+            .collect();
+        let good = crate::store::deflate(&json);
+        let mut garbage = good.clone();
+        garbage.extend_from_slice(b"trailing bytes");
+        let mut corrupt = good.clone();
+        for b in corrupt.iter_mut().skip(40).take(64) {
+            *b ^= 0x5a;
+        }
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("good", good.clone()),
+            ("empty", Vec::new()),
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("one byte", good[..1].to_vec()),
+            ("corrupt", corrupt),
+            ("trailing garbage", garbage),
+            ("not deflate", vec![0xff; 100]),
+        ];
+        for (what, raw) in &cases {
+            // Declared sizes: right, too small, too large; limits: above, at and below.
+            for size in [json.len() as u64, 10, 1 << 30] {
+                for max in [16 << 20, json.len() as u64, 1000, 0] {
+                    let (bytes, result) = inflate_entry(raw, size, max);
+                    let (want, want_result) = reference(raw, max);
+                    let result = result.map_err(|e| e.to_string());
+                    assert_eq!(result, want_result, "{what}, size {size}, max {max}");
+                    if want_result.is_ok() {
+                        assert_eq!(bytes, want, "{what}, size {size}, max {max}");
+                    }
+                }
+            }
+        }
+        let (bytes, result) = inflate_entry(&good, 0, 16 << 20);
+        assert!(result.is_ok());
+        assert_eq!(bytes, json);
+    }
 }

@@ -133,7 +133,7 @@ pub struct PackageRef {
 }
 
 /// How the versions of a [`Range`] are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum RangeKind {
     /// The ecosystem's own version order (dpkg, rpm, apk...).
@@ -145,7 +145,7 @@ pub enum RangeKind {
 }
 
 /// A version range: events in any order, evaluated sorted by version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Range {
     /// How versions are ordered.
     pub kind: RangeKind,
@@ -158,7 +158,7 @@ pub struct Range {
 
 /// A range event. Bounds: `introduced` inclusive, `fixed` exclusive, `last_affected`
 /// inclusive, `limit` exclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// The first affected version (`0`: every version before the next event).

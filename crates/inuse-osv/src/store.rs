@@ -157,7 +157,7 @@ pub struct StoredEntry {
 }
 
 /// An affected entry serialised from borrowed parts (the same JSON as [`StoredEntry`]).
-#[derive(Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 struct EntryRef<'a> {
     #[serde(rename = "r", skip_serializing_if = "<[Range]>::is_empty")]
     ranges: &'a [Range],
@@ -196,27 +196,23 @@ impl Prepared {
         // Microseconds fit an i64 for ±292,000 years, so no valid timestamp saturates.
         let modified_us = i64::try_from(record.modified.unix_nanos() / 1000).unwrap_or(i64::MAX);
         let withdrawn = record.withdrawn.is_some();
-        let mut bodies: Vec<String> = Vec::new();
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut packages = Vec::new();
+        // Distinct entries, compared as values before they are serialised: an advisory naming
+        // forty binary packages with one fixed version serialises that entry once.
+        let mut distinct: Vec<EntryRef<'_>> = Vec::new();
+        let mut index: HashMap<EntryRef<'_>, u32> = HashMap::new();
+        let mut packages = Vec::with_capacity(record.affected.len());
         // A withdrawn record never matches: it is kept (so an older copy cannot come back)
         // but indexes nothing.
         if !withdrawn {
             for a in &record.affected {
-                let body = serde_json::to_string(&EntryRef {
+                let entry = EntryRef {
                     ranges: &a.ranges,
                     versions: &a.versions,
-                })
-                .unwrap_or_default();
-                let i = match index.get(&body) {
-                    Some(&i) => i,
-                    None => {
-                        let i = bodies.len() as u32;
-                        index.insert(body.clone(), i);
-                        bodies.push(body);
-                        i
-                    }
                 };
+                let i = *index.entry(entry).or_insert_with(|| {
+                    distinct.push(entry);
+                    distinct.len() as u32 - 1
+                });
                 packages.push((
                     a.package.ecosystem.as_str().to_owned(),
                     a.package.name.clone(),
@@ -224,6 +220,7 @@ impl Prepared {
                 ));
             }
         }
+        let entries = serde_json::to_string(&distinct).unwrap_or_default();
         let cvss = record
             .best_cvss()
             .map(|c| (c.score, c.vector.clone(), c.rating().as_str()));
@@ -246,7 +243,7 @@ impl Prepared {
                 .map(|d| d.trim().lines().next().unwrap_or("").to_owned()),
             cvss,
             distro_severity: record.distro_severity(),
-            entries: format!("[{}]", bodies.join(",")),
+            entries,
             packages,
             packages_json,
             deflated,
