@@ -79,6 +79,8 @@ impl ElfScan {
 
 /// Walks [`ELF_DIRS`] of `root`.
 pub fn scan_root(root: &Root, index: &OwnerIndex, options: ScanOptions) -> ElfScan {
+    // Nearly every file met is looked up: canonicalize all listed directories at once.
+    index.canonicalize_all();
     let tops: Vec<&Path> = ELF_DIRS
         .iter()
         .map(Path::new)

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use inuse_root::{FileKind, Root};
 use rayon::prelude::*;
@@ -105,7 +105,17 @@ pub struct OwnerIndex {
     mask: u32,
     /// Normal directory path -> its canonical form inside the root.
     canon: Mutex<CanonMap>,
+    /// Names listed more than [`GROUP_MIN`] times, once looked up: canonical directory ->
+    /// owners.
+    groups: RwLock<FnvMap<Box<[u8]>, CanonGroup>>,
 }
+
+/// Past this many paths with one name, the name's paths are grouped by canonical directory
+/// on its first lookup.
+const GROUP_MIN: usize = 8;
+
+/// Canonical directory -> owners of one name in it.
+type CanonGroup = FnvMap<Box<[u8]>, Vec<PackageId>>;
 
 impl std::fmt::Debug for OwnerIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,6 +216,147 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     out.extend_from_slice(name);
     out
 }
+
+/// Lexical directories met while reading the lists: path, parent id, depth.
+#[derive(Default)]
+struct Lexical {
+    ids: FnvMap<Box<[u8]>, u32>,
+    dirs: Vec<(Box<[u8]>, u32, u32)>,
+}
+
+impl Lexical {
+    /// Interns `dir` (normal, absolute) and its ancestors; returns its id. Iterative: a
+    /// hostile list may hold a path of thousands of components.
+    fn intern(&mut self, dir: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(dir) {
+            return id;
+        }
+        // Up to the deepest interned ancestor (or `/`), then down.
+        let mut ends = vec![dir.len()];
+        let mut end = dir.len();
+        let mut parent = u32::MAX;
+        while end > 1 {
+            let i = memchr::memrchr(b'/', &dir[..end]).unwrap_or(0);
+            let up = if i == 0 { 1 } else { i };
+            if let Some(&id) = self.ids.get(&dir[..up]) {
+                parent = id;
+                break;
+            }
+            ends.push(up);
+            end = up;
+        }
+        let mut id = parent;
+        for &end in ends.iter().rev() {
+            let path = &dir[..end];
+            let depth = if id == u32::MAX {
+                0
+            } else {
+                self.dirs[id as usize].2 + 1
+            };
+            let new = self.dirs.len() as u32;
+            self.dirs.push((Box::from(path), id, depth));
+            self.ids.insert(Box::from(path), new);
+            id = new;
+        }
+        id
+    }
+
+    /// Canonicalizes every directory, level by level (a level only reads the one above), in
+    /// parallel within a level. Children are typed by listing their canonical parent once
+    /// (`d_type` from one `getdents` answers for all of them) instead of an `lstat` each:
+    /// 12,600 directories on a Debian host have 3,700 distinct parents. Only the rare
+    /// symlinked directory is resolved in full.
+    fn canonicalize(&self, root: &Root) -> Vec<Box<[u8]>> {
+        let max_depth = self.dirs.iter().map(|d| d.2).max().unwrap_or(0);
+        let mut levels: Vec<Vec<u32>> = vec![Vec::new(); max_depth as usize + 1];
+        for (i, d) in self.dirs.iter().enumerate() {
+            levels[d.2 as usize].push(i as u32);
+        }
+        let mut canon: Vec<Box<[u8]>> = vec![Box::default(); self.dirs.len()];
+        for mut level in levels {
+            // Siblings next to each other: one listing per parent.
+            level.sort_unstable_by_key(|&i| self.dirs[i as usize].1);
+            let groups: Vec<&[u32]> = level
+                .chunk_by(|&a, &b| self.dirs[a as usize].1 == self.dirs[b as usize].1)
+                .collect();
+            let done: Vec<Vec<(u32, Box<[u8]>)>> = groups
+                .par_iter()
+                .map(|group| {
+                    let parent = self.dirs[group[0] as usize].1;
+                    if parent == u32::MAX {
+                        return group
+                            .iter()
+                            .map(|&i| (i, self.dirs[i as usize].0.clone()))
+                            .collect();
+                    }
+                    let cparent = &canon[parent as usize];
+                    if group.len() < LIST_MIN {
+                        return group
+                            .iter()
+                            .map(|&i| (i, step(root, cparent, split(&self.dirs[i as usize].0).1)))
+                            .collect();
+                    }
+                    let listing = root.read_dir(Path::new(OsStr::from_bytes(cparent)));
+                    group
+                        .iter()
+                        .map(|&i| {
+                            let name = split(&self.dirs[i as usize].0).1;
+                            let kind = match &listing {
+                                Ok(entries) => Some(
+                                    entries
+                                        .binary_search_by(|(n, _)| n.as_bytes().cmp(name))
+                                        .ok()
+                                        .map(|k| entries[k].1),
+                                ),
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        std::io::ErrorKind::NotFound
+                                            | std::io::ErrorKind::NotADirectory
+                                    ) =>
+                                {
+                                    Some(None)
+                                }
+                                Err(_) => None,
+                            };
+                            let c = match kind {
+                                // Missing: keep the lexical spelling, as lookups will.
+                                Some(None) => join(cparent, name).into_boxed_slice(),
+                                Some(Some(FileKind::Symlink)) => resolve(root, cparent, name),
+                                Some(Some(_)) => join(cparent, name).into_boxed_slice(),
+                                // The parent could not be listed (permissions): ask per child.
+                                None => step(root, cparent, name),
+                            };
+                            (i, c)
+                        })
+                        .collect()
+                })
+                .collect();
+            for (i, c) in done.into_iter().flatten() {
+                canon[i as usize] = c;
+            }
+        }
+        canon
+    }
+}
+
+/// The canonical form of the symlink `parent/name` (`parent` canonical); the lexical spelling
+/// when it dangles.
+fn resolve(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
+    let candidate = join(parent, name);
+    match root.canonicalize(Path::new(OsStr::from_bytes(&candidate))) {
+        Ok(real) => real
+            .into_os_string()
+            .into_encoded_bytes()
+            .into_boxed_slice(),
+        Err(_) => candidate.into_boxed_slice(),
+    }
+}
+
+/// Siblings from which one listing of their parent is cheaper than an `lstat` each: listing
+/// a large directory (`/usr/share/doc`) for one or two subdirectories costs more than it saves
+/// (measured on Debian 12: 8 is the best of 0, 2, 4, 8, 16 and never).
+const LIST_MIN: usize = 8;
 
 /// The canonical form of `parent/name` given a canonical `parent`.
 fn step(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
@@ -370,6 +521,7 @@ impl OwnerIndex {
             next,
             mask,
             canon: Mutex::new(FnvMap::default()),
+            groups: RwLock::new(FnvMap::default()),
         };
         (index, problem)
     }
@@ -441,9 +593,21 @@ impl OwnerIndex {
     }
 
     /// Owners of the entries named `name` whose directory canonicalizes to `cdir`.
+    ///
+    /// A name listed in many directories (`__init__.py`, `copyright`: thousands) would cost a
+    /// walk over all of them per lookup; the first lookup of such a name canonicalizes its
+    /// directories once and keeps them grouped by canonical directory for the next.
     fn lookup(&self, cdir: &[u8], name: &[u8]) -> Vec<PackageId> {
+        if let Some(group) = self
+            .groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return group.get(cdir).cloned().unwrap_or_default();
+        }
         let hash = name_hash(name);
-        let mut out = Vec::new();
+        let mut candidates: Vec<(u32, &[u8])> = Vec::new();
         let mut i = self
             .heads
             .get((hash & self.mask) as usize)
@@ -451,13 +615,37 @@ impl OwnerIndex {
             .unwrap_or(NONE);
         while i != NONE {
             let (p, e) = self.entry(i);
-            if e.hash == hash && !out.contains(&PackageId(p)) {
+            if e.hash == hash {
                 let (dir, n) = split(self.path(p, e));
-                if n == name && self.canonicalizes_to(dir, cdir) {
-                    out.push(PackageId(p));
+                if n == name {
+                    candidates.push((p, dir));
                 }
             }
             i = self.next[i as usize];
+        }
+        if candidates.len() > GROUP_MIN {
+            let mut group: FnvMap<Box<[u8]>, Vec<PackageId>> = FnvMap::default();
+            for (p, dir) in candidates {
+                let owners = group.entry(self.canonical(dir)).or_default();
+                if !owners.contains(&PackageId(p)) {
+                    owners.push(PackageId(p));
+                }
+            }
+            for owners in group.values_mut() {
+                owners.sort_unstable();
+            }
+            let out = group.get(cdir).cloned().unwrap_or_default();
+            self.groups
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(Box::from(name), group);
+            return out;
+        }
+        let mut out = Vec::new();
+        for (p, dir) in candidates {
+            if !out.contains(&PackageId(p)) && self.canonicalizes_to(dir, cdir) {
+                out.push(PackageId(p));
+            }
         }
         out.sort_unstable();
         out
@@ -490,6 +678,31 @@ impl OwnerIndex {
     /// The preferred owner of `path` (see the module documentation).
     pub fn owner(&self, path: &Path) -> Option<PackageId> {
         self.owners(path).first().copied()
+    }
+
+    /// Canonicalizes every listed directory now, in parallel and level by level (siblings
+    /// typed by one listing of their parent), instead of one at a time on demand. Worth it
+    /// before looking up most of a root's files (the walk for unowned ELF files): on Debian 12,
+    /// 12,600 directories with 3,700 distinct parents.
+    pub fn canonicalize_all(&self) {
+        let Some(root) = &self.root else {
+            return;
+        };
+        let mut lexical = Lexical::default();
+        let mut last: &[u8] = b"";
+        for (p, e) in self.all() {
+            let dir = split(self.path(p, e)).0;
+            // Lists are grouped by directory: most entries repeat the previous one's.
+            if dir != last {
+                lexical.intern(dir);
+                last = dir;
+            }
+        }
+        let canon = lexical.canonicalize(root);
+        let mut memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
+        for ((dir, _, _), c) in lexical.dirs.into_iter().zip(canon) {
+            memo.insert(dir, c);
+        }
     }
 
     /// Number of indexed (path, package) pairs.

@@ -307,3 +307,60 @@ fn absurd_bdb_and_ndb_counts() {
     assert!(inv.packages.is_empty());
     assert_eq!(inv.problems.len(), 2, "{:?}", inv.problems);
 }
+
+/// A name listed in many directories (past the index's grouping threshold), some through a
+/// symlinked directory: every spelling finds exactly the packages of that directory, whether
+/// the directories were canonicalized one by one or all at once, and whatever the order of
+/// the lookups.
+#[test]
+fn common_names_through_symlinked_dirs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(r, "etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n");
+    let mut status = String::new();
+    for i in 0..20 {
+        status.push_str(&format!(
+            "Package: p{i}\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+        ));
+        // Even packages list their file under /lib (a symlink to usr/lib), odd ones under
+        // /usr/lib; p0 and p1 name the same directory, p2 and p3, ...
+        let listed = if i % 2 == 0 { "/lib" } else { "/usr/lib" };
+        write(
+            r,
+            &format!("var/lib/dpkg/info/p{i}.list"),
+            format!("{listed}/d{}\n{listed}/d{}/__init__.py\n", i / 2, i / 2).as_bytes(),
+        );
+        fs::create_dir_all(r.join(format!("usr/lib/d{}", i / 2))).expect("mkdir");
+    }
+    write(r, "var/lib/dpkg/status", status.as_bytes());
+    std::os::unix::fs::symlink("usr/lib", r.join("lib")).expect("symlink");
+    let root = Root::open(r).expect("root");
+    for all_at_once in [false, true] {
+        let (inv, index) = Inventory::load_with_owners(&root);
+        if all_at_once {
+            index.canonicalize_all();
+        }
+        for d in [3, 0, 9, 5] {
+            let expected = [format!("p{}", 2 * d), format!("p{}", 2 * d + 1)];
+            for spelling in ["/lib", "/usr/lib"] {
+                let path = format!("{spelling}/d{d}/__init__.py");
+                assert_eq!(
+                    owner_names(&inv, index.owners(Path::new(&path))),
+                    expected,
+                    "{path}, all at once: {all_at_once}"
+                );
+            }
+            let real = format!("/usr/lib/d{d}/__init__.py");
+            assert_eq!(
+                owner_names(&inv, index.owners_of_real(Path::new(&real))),
+                expected
+            );
+        }
+        assert!(
+            index
+                .owners(Path::new("/usr/lib/d10/__init__.py"))
+                .is_empty()
+        );
+        assert!(index.owners(Path::new("/usr/__init__.py")).is_empty());
+    }
+}
