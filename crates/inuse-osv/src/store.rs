@@ -85,6 +85,9 @@ const SCHEMA: &str = "
 /// uncompressed in `record`, no normalized columns.
 pub const SCHEMA_VERSION: i64 = 2;
 
+/// Page size of a new store, in bytes.
+const PAGE_SIZE: i64 = 16 << 10;
+
 /// Largest raw record inflated back from the store: far above any import limit, a bound
 /// against a damaged file.
 const MAX_STORED_RECORD: u64 = 256 << 20;
@@ -209,10 +212,14 @@ impl Prepared {
                     ranges: &a.ranges,
                     versions: &a.versions,
                 };
-                let i = *index.entry(entry).or_insert_with(|| {
-                    distinct.push(entry);
-                    distinct.len() as u32 - 1
-                });
+                // Usually the same as the previous entry: compared directly, without hashing.
+                let i = match distinct.last() {
+                    Some(last) if *last == entry => distinct.len() as u32 - 1,
+                    _ => *index.entry(entry).or_insert_with(|| {
+                        distinct.push(entry);
+                        distinct.len() as u32 - 1
+                    }),
+                };
                 packages.push((
                     a.package.ecosystem.as_str().to_owned(),
                     a.package.name.clone(),
@@ -505,6 +512,15 @@ impl Store {
             return Ok(());
         }
         let path = self.path.clone();
+        if found == 0 {
+            // A new store: 16 KiB pages instead of SQLite's 4 KiB. The `affected` B-tree, the
+            // bulk of an import's writing, splits a quarter as often and the commit writes a
+            // quarter of the pages (30-40% less commit time for the AlmaLinux archive). Only
+            // effective while the file is still empty; an existing store keeps its page size.
+            self.conn
+                .pragma_update(None, "page_size", PAGE_SIZE)
+                .map_err(|e| sql(&path, e))?;
+        }
         let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
         // Another process may have migrated it while this one waited for the lock.
         let found: i64 = tx
@@ -1203,6 +1219,37 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("inuse db update"), "{err}");
+    }
+
+    #[test]
+    fn new_stores_use_large_pages_and_old_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let path = dir.path().join("new.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(page_size(&store), PAGE_SIZE);
+        let (r1, j1) = rec("X-1", "2024-01-01T00:00:00Z", "a");
+        let mut w = store.writer().unwrap();
+        w.put(&r1, &j1, "t").unwrap();
+        w.commit().unwrap();
+        drop(store);
+        let ro = Store::open_read_only(&path).unwrap();
+        assert_eq!(page_size(&ro), PAGE_SIZE);
+        assert_eq!(ro.affected("Debian:12", None, "a").unwrap().len(), 1);
+        drop(ro);
+
+        // A schema 1 store (4 KiB pages) migrated in place keeps its page size.
+        let path = dir.path().join("v1.sqlite");
+        let j1 = String::from_utf8(j1).unwrap();
+        v1_store(&path, &[("X-1", &j1)]);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(page_size(&store), 4096);
+        assert_eq!(store.count().unwrap(), 1);
     }
 
     #[test]
