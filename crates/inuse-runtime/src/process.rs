@@ -17,6 +17,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
@@ -189,15 +190,35 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
+/// The bytes of `/proc/PID/stat`. The kernel formats the whole line at once and a read
+/// returns as much of it as fits, so one `read(2)` into a buffer larger than the line is the
+/// whole file: a sweep reads this file of every process, and the usual second `read(2)`
+/// (which only says end of file) is a quarter of an `observe` sweep's system calls. A full
+/// buffer falls back to reading to the end.
+fn read_stat_file(pid: u32, limits: &Limits) -> io::Result<Vec<u8>> {
+    const ONE_READ: usize = 4096;
+    let mut file = File::open(format!("/proc/{pid}/stat"))?;
+    let mut buf = vec![0u8; ONE_READ];
+    let n = loop {
+        match file.read(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    buf.truncate(n);
+    if n == ONE_READ {
+        file.take(limits.max_small_file.saturating_sub(ONE_READ as u64))
+            .read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
 /// Whether the pid still names the process that started at `start_time`.
 pub fn same_process(pid: u32, start_time: u64, limits: &Limits) -> bool {
-    read_bounded(
-        &PathBuf::from(format!("/proc/{pid}/stat")),
-        limits.max_small_file,
-    )
-    .ok()
-    .and_then(|d| stat::parse(&d).ok())
-    .is_some_and(|s| s.start_time == start_time)
+    read_stat_file(pid, limits)
+        .ok()
+        .and_then(|d| stat::parse(&d).ok())
+        .is_some_and(|s| s.start_time == start_time)
 }
 
 /// The pids in `/proc`, sorted.
@@ -218,8 +239,7 @@ pub fn read(pid: u32, limits: &Limits, page_size: u64) -> Result<RawProcess, Rea
 
 /// Reads `/proc/PID/stat` alone: identity and CPU time, the cheap first step of a read.
 pub fn read_stat(pid: u32, limits: &Limits) -> Result<ProcStat, ReadError> {
-    let path = PathBuf::from(format!("/proc/{pid}/stat"));
-    let stat = match read_bounded(&path, limits.max_small_file) {
+    let stat = match read_stat_file(pid, limits) {
         Ok(d) => stat::parse(&d).map_err(|e| ReadError::Other(e.to_string()))?,
         Err(e) if is_gone(&e) => return Err(ReadError::Gone),
         Err(e) => return Err(ReadError::Other(describe(&e))),
@@ -297,7 +317,7 @@ pub fn read_with_stat(
     raw.exe = dir.read_link("exe").ok();
     raw.exe_mode = dir.stat("exe").ok().map(|st| ExeMode {
         mode: st.st_mode,
-        file_caps: has_file_caps(&dir.path.join("exe")),
+        file_caps: has_file_caps(&dir.path.join("exe"), &st),
     });
     raw.root = dir.stat("root").ok().map(|st| RootId {
         dev: st.st_dev,
@@ -313,9 +333,26 @@ pub fn read_with_stat(
     Ok(raw)
 }
 
-fn has_file_caps(path: &Path) -> bool {
+/// Whether the executable `path` (whose `stat` is `st`) carries file capabilities. Hundreds
+/// of processes run a handful of executables: the answer is kept per file and change time
+/// (`setcap` changes the ctime), so a sweep asks once per executable.
+fn has_file_caps(path: &Path, st: &rustix::fs::Stat) -> bool {
+    type Key = (u64, u64, i64, i64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, bool>>> = OnceLock::new();
+    const MAX: usize = 65_536;
+    let key: Key = (st.st_dev, st.st_ino, st.st_ctime, st.st_ctime_nsec as i64);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(&caps) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return caps;
+    }
     let mut buf = [0u8; 64];
-    rustix::fs::getxattr(path, "security.capability", &mut buf[..]).is_ok_and(|n| n > 0)
+    let caps = rustix::fs::getxattr(path, "security.capability", &mut buf[..]).is_ok_and(|n| n > 0);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MAX {
+        cache.clear();
+    }
+    cache.insert(key, caps);
+    caps
 }
 
 /// Socket inodes among the process's descriptors.

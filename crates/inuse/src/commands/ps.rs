@@ -10,7 +10,6 @@ use std::io::{self, Write};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_runtime::{Limits, ProcessReport, Sweep, Sweeper};
-use serde_json::json;
 
 use crate::exit::Code;
 
@@ -79,8 +78,9 @@ pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
 }
 
 fn write_json(mut out: impl Write, sweep: &Sweep) -> io::Result<()> {
-    let doc = json!({ "kernel": sweep.kernel, "processes": sweep.processes });
-    serde_json::to_writer_pretty(&mut out, &doc)?;
+    // Straight from the report types (`kernel`, `processes`), without building a
+    // `serde_json::Value` of a few megabytes first.
+    serde_json::to_writer_pretty(&mut out, sweep)?;
     writeln!(out)
 }
 
