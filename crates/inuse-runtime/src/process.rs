@@ -166,6 +166,13 @@ impl ProcDir {
         Ok(buf)
     }
 
+    /// [`ProcDir::read`] of a file the kernel formats whole before the first byte is read
+    /// (`stat`, `status`, `cgroup`: `single_open` seq files; `cmdline`, copied until the
+    /// request or the arguments end): see [`read_whole_record`].
+    fn read_record(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
+        read_whole_record(self.open_file(name)?, max)
+    }
+
     fn read_link(&self, name: &str) -> io::Result<PathBuf> {
         let target = rustix::fs::readlinkat(&self.fd, name, Vec::new())?;
         Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
@@ -196,9 +203,21 @@ fn describe(e: &io::Error) -> String {
 /// (which only says end of file) is a quarter of an `observe` sweep's system calls. A full
 /// buffer falls back to reading to the end.
 fn read_stat_file(pid: u32, limits: &Limits) -> io::Result<Vec<u8>> {
+    read_whole_record(
+        File::open(format!("/proc/{pid}/stat"))?,
+        limits.max_small_file,
+    )
+}
+
+/// Reads a `/proc` file whose content the kernel produces whole for the first `read(2)`: a
+/// read shorter than the 4 KiB asked for is the whole file, which saves the second call (the
+/// one that only says end of file) on files read for every process by every sweep. A full
+/// buffer falls back to reading on, up to `max` bytes. Not for multi-record seq files such as
+/// `maps`, which return a page at a time.
+fn read_whole_record(mut file: File, max: u64) -> io::Result<Vec<u8>> {
     const ONE_READ: usize = 4096;
-    let mut file = File::open(format!("/proc/{pid}/stat"))?;
-    let mut buf = vec![0u8; ONE_READ];
+    let first = usize::try_from(max).map_or(ONE_READ, |m| m.min(ONE_READ));
+    let mut buf = vec![0u8; first];
     let n = loop {
         match file.read(&mut buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -206,8 +225,8 @@ fn read_stat_file(pid: u32, limits: &Limits) -> io::Result<Vec<u8>> {
         }
     };
     buf.truncate(n);
-    if n == ONE_READ {
-        file.take(limits.max_small_file.saturating_sub(ONE_READ as u64))
+    if n == first {
+        file.take(max.saturating_sub(first as u64))
             .read_to_end(&mut buf)?;
     }
     Ok(buf)
@@ -262,7 +281,7 @@ pub fn read_with_stat(
         Err(e) if is_gone(&e) => return Err(ReadError::Gone),
         Err(e) => return Err(ReadError::Other(describe(&e))),
     };
-    let small = |name: &str| dir.read(name, limits.max_small_file);
+    let small = |name: &str| dir.read_record(name, limits.max_small_file);
     let status = small("status")
         .map(|d| status::parse(&d))
         .unwrap_or_default();
@@ -365,7 +384,8 @@ fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
     ) else {
         return Vec::new();
     };
-    let Ok(mut entries) = rustix::fs::Dir::read_from(&fds) else {
+    // `Dir::new` takes the descriptor; `read_from` would reopen it (three more calls).
+    let Ok(mut entries) = rustix::fs::Dir::new(fds) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -379,7 +399,10 @@ fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
         if seen > max {
             break;
         }
-        let Ok(target) = rustix::fs::readlinkat(&fds, name, Vec::new()) else {
+        let Ok(dirfd) = entries.fd() else {
+            break;
+        };
+        let Ok(target) = rustix::fs::readlinkat(dirfd, name, Vec::new()) else {
             continue;
         };
         let bytes = target.into_bytes();
@@ -512,6 +535,59 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// Short files come back whole from the first read; a file filling the first buffer is
+    /// read on to its end, never past `max`; this process's own `/proc` records agree with
+    /// what reading to the end gives.
+    #[test]
+    fn whole_records() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 100, 4095, 4096, 4097, 10_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &data).unwrap();
+            assert_eq!(
+                read_whole_record(File::open(&path).unwrap(), 1 << 20).unwrap(),
+                data
+            );
+            let capped = read_whole_record(File::open(&path).unwrap(), 4500).unwrap();
+            assert_eq!(capped, data[..len.min(4500)]);
+        }
+        let me = std::process::id();
+        for name in ["stat", "status", "cgroup", "cmdline"] {
+            let path = format!("/proc/{me}/{name}");
+            let whole = read_whole_record(File::open(&path).unwrap(), 1 << 20).unwrap();
+            let mut expected = Vec::new();
+            File::open(&path)
+                .unwrap()
+                .read_to_end(&mut expected)
+                .unwrap();
+            if name == "stat" {
+                // CPU times move between the two reads: compare identity.
+                let (a, b) = (
+                    stat::parse(&whole).unwrap(),
+                    stat::parse(&expected).unwrap(),
+                );
+                assert_eq!(
+                    (a.comm, a.start_time, a.ppid),
+                    (b.comm, b.start_time, b.ppid)
+                );
+            } else if name == "status" {
+                // Memory figures move: compare the identity lines, and that it is whole.
+                let lines = |d: &[u8]| -> Vec<Vec<u8>> {
+                    d.split(|&b| b == b'\n')
+                        .filter(|l| l.starts_with(b"Name:") || l.starts_with(b"Uid:"))
+                        .map(<[u8]>::to_vec)
+                        .collect()
+                };
+                assert_eq!(lines(&whole), lines(&expected));
+                assert_eq!(lines(&whole).len(), 2);
+                assert!(whole.ends_with(b"\n"));
+            } else {
+                assert_eq!(whole, expected, "{name}");
+            }
+        }
+    }
 
     #[test]
     fn smaps_rss_by_start() {
