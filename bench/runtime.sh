@@ -32,6 +32,8 @@ fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
+    # Children first: `bash -c 'sleep 999; :'` would leave its sleep behind (100 a run).
+    ((${#pids[@]})) && pkill -9 -P "$(IFS=,; echo "${pids[*]}")" 2>/dev/null || true
     ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$work"
@@ -44,7 +46,7 @@ for ((i = 0; i < extra; i++)); do
         0) sleep 999 & ;;
         1) /usr/bin/python3 -c 'import time, zlib, json; time.sleep(999)' & ;;
         2) perl -e 'sleep 999' & ;;
-        3) bash -c 'sleep 999; :' & ;;
+        3) bash -c 'sleep 999; :' 2>/dev/null & ;;
         4) tail -f /dev/null & ;;
     esac
     pids+=($!)
