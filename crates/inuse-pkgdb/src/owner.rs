@@ -104,7 +104,7 @@ pub struct OwnerIndex {
     next: Vec<u32>,
     mask: u32,
     /// Normal directory path -> its canonical form inside the root.
-    canon: Mutex<CanonMap>,
+    canon: Mutex<Canon>,
     /// Names listed more than [`GROUP_MIN`] times, once looked up: canonical directory ->
     /// owners.
     groups: RwLock<FnvMap<Box<[u8]>, CanonGroup>>,
@@ -150,8 +150,38 @@ impl std::hash::Hasher for Fnv {
 
 type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
-/// Normal directory path -> canonical directory path.
-type CanonMap = FnvMap<Box<[u8]>, Box<[u8]>>;
+/// Normal directory path -> canonical directory path, and the bytes it holds.
+#[derive(Default)]
+struct Canon {
+    map: FnvMap<Box<[u8]>, Box<[u8]>>,
+    bytes: usize,
+}
+
+impl Canon {
+    /// Remembers `dir -> canonical` while under [`MEMO_MAX_BYTES`]; past it, directories
+    /// are resolved again when asked (at most [`MAX_DEPTH`] steps each).
+    fn insert(&mut self, dir: Box<[u8]>, canonical: Box<[u8]>) {
+        let size = dir.len() + canonical.len() + 64;
+        if self.bytes.saturating_add(size) <= MEMO_MAX_BYTES {
+            self.bytes += size;
+            self.map.insert(dir, canonical);
+        }
+    }
+}
+
+/// Components of a directory resolved inside the root; deeper ones are appended as listed.
+/// No package nests anywhere near this deep, and it keeps a hostile list (a path of
+/// thousands of components) from costing a resolution per component of every prefix.
+const MAX_DEPTH: usize = 64;
+
+/// Memory the directory memo may hold (a hostile list of many deep directories would
+/// otherwise make it grow with the square of their depth).
+const MEMO_MAX_BYTES: usize = 64 << 20;
+
+/// The end of the first [`MAX_DEPTH`] components of a normal absolute path, when it has more.
+fn depth_cut(dir: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'/', dir).nth(MAX_DEPTH)
+}
 
 /// FNV-1a (32 bits) of a file name: the hash table's key. Collisions only cost a name
 /// comparison.
@@ -222,6 +252,8 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 struct Lexical {
     ids: FnvMap<Box<[u8]>, u32>,
     dirs: Vec<(Box<[u8]>, u32, u32)>,
+    /// Bytes of paths held (twice: map and list).
+    bytes: usize,
 }
 
 impl Lexical {
@@ -254,6 +286,7 @@ impl Lexical {
                 self.dirs[id as usize].2 + 1
             };
             let new = self.dirs.len() as u32;
+            self.bytes += 2 * path.len() + 64;
             self.dirs.push((Box::from(path), id, depth));
             self.ids.insert(Box::from(path), new);
             id = new;
@@ -520,7 +553,7 @@ impl OwnerIndex {
             heads,
             next,
             mask,
-            canon: Mutex::new(FnvMap::default()),
+            canon: Mutex::new(Canon::default()),
             groups: RwLock::new(FnvMap::default()),
         };
         (index, problem)
@@ -549,8 +582,16 @@ impl OwnerIndex {
         if dir == b"/" {
             return Box::from(&b"/"[..]);
         }
+        if let Some(cut) = depth_cut(dir) {
+            let head = self.canonical(&dir[..cut]);
+            let rest = &dir[cut..];
+            if *head == *b"/" {
+                return Box::from(rest);
+            }
+            return [&head[..], rest].concat().into_boxed_slice();
+        }
         let mut memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = memo.get(dir) {
+        if let Some(c) = memo.map.get(dir) {
             return c.clone();
         }
         let Some(root) = &self.root else {
@@ -562,7 +603,7 @@ impl OwnerIndex {
         let mut cur: Box<[u8]> = Box::from(&b"/"[..]);
         let mut end = dir.len();
         while let Some(i) = memchr::memrchr(b'/', &dir[..end]).filter(|&i| i > 0) {
-            if let Some(c) = memo.get(&dir[..i]) {
+            if let Some(c) = memo.map.get(&dir[..i]) {
                 cur = c.clone();
                 break;
             }
@@ -585,7 +626,7 @@ impl OwnerIndex {
         }
         {
             let memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(c) = memo.get(dir) {
+            if let Some(c) = memo.map.get(dir) {
                 return **c == *cdir;
             }
         }
@@ -692,8 +733,12 @@ impl OwnerIndex {
         let mut last: &[u8] = b"";
         for (p, e) in self.all() {
             let dir = split(self.path(p, e)).0;
-            // Lists are grouped by directory: most entries repeat the previous one's.
-            if dir != last {
+            // Lists are grouped by directory: most entries repeat the previous one's. Deep
+            // directories are left to `canonical`, which resolves only their head.
+            if dir != last && depth_cut(dir).is_none() {
+                if lexical.bytes > MEMO_MAX_BYTES {
+                    break;
+                }
                 lexical.intern(dir);
                 last = dir;
             }

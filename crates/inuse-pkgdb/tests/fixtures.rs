@@ -364,3 +364,39 @@ fn common_names_through_symlinked_dirs() {
         assert!(index.owners(Path::new("/usr/__init__.py")).is_empty());
     }
 }
+
+/// Hostile lists: a path of 20,000 components, empty and relative lines, `..` above the root,
+/// a line of NUL bytes. Indexing, lookups and canonicalize_all neither recurse per component
+/// nor panic, and the sane entries still resolve.
+#[test]
+fn hostile_list_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(r, "etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n");
+    write(
+        r,
+        "var/lib/dpkg/status",
+        b"Package: evil\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n\
+          Package: good\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n",
+    );
+    let deep = "/a".repeat(20_000) + "/x";
+    let mut list = format!("{deep}\n\n\nrelative/path\n/../../etc/passwd\n");
+    list.push_str("\0\0\0\n//usr//./lib/../lib/libgood.so.1\n");
+    write(r, "var/lib/dpkg/info/evil.list", list.as_bytes());
+    write(r, "var/lib/dpkg/info/good.list", b"/usr/lib/libgood.so.1\n");
+    fs::create_dir_all(r.join("usr/lib")).expect("mkdir");
+    let root = Root::open(r).expect("root");
+    let (inv, index) = Inventory::load_with_owners(&root);
+    assert_eq!(inv.packages.len(), 2);
+    assert_eq!(owner_names(&inv, index.owners(Path::new(&deep))), ["evil"]);
+    assert_eq!(
+        owner_names(&inv, index.owners(Path::new("/etc/passwd"))),
+        ["evil"]
+    );
+    index.canonicalize_all();
+    assert_eq!(
+        owner_names(&inv, index.owners(Path::new("/usr/lib/libgood.so.1"))),
+        ["evil", "good"]
+    );
+    assert_eq!(owner_names(&inv, index.owners(Path::new(&deep))), ["evil"]);
+}
