@@ -394,22 +394,14 @@ const LIST_MIN: usize = 8;
 /// The canonical form of `parent/name` given a canonical `parent`.
 fn step(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
     let candidate = join(parent, name);
-    let path = Path::new(OsStr::from_bytes(&candidate));
-    let resolve = || match root.canonicalize(path) {
-        Ok(real) => real
-            .into_os_string()
-            .into_encoded_bytes()
-            .into_boxed_slice(),
-        // Missing or dangling: keep the lexical spelling, as lookups will.
-        Err(_) => candidate.clone().into_boxed_slice(),
-    };
-    match root.lstat(path) {
-        Ok(st) if st.file_type() == FileKind::Symlink => resolve(),
+    match root.lstat(Path::new(OsStr::from_bytes(&candidate))) {
+        Ok(st) if st.file_type() == FileKind::Symlink => resolve(root, parent, name),
         Ok(_) => candidate.into_boxed_slice(),
+        // Missing: keep the lexical spelling, as lookups will.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => candidate.into_boxed_slice(),
         // `lstat` refused (inuse-root's O_PATH open can fail with EINVAL under openat2):
         // the full walk answers the same question, only slower.
-        Err(_) => resolve(),
+        Err(_) => resolve(root, parent, name),
     }
 }
 

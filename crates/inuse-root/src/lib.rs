@@ -198,13 +198,7 @@ impl Root {
     /// Opens a regular file for reading. Symlinks are followed inside the root; anything
     /// but a regular file (directories, FIFOs, devices) is refused without blocking.
     pub fn open_file(&self, path: &Path) -> io::Result<(File, Stat)> {
-        let fd = self.open_raw(path, OFlags::RDONLY | OFlags::NONBLOCK, true)?;
-        let st = Stat::from_raw(&rustix::fs::fstat(&fd)?);
-        match st.file_type() {
-            FileKind::File => Ok((File::from(fd), st)),
-            FileKind::Dir => Err(io::Error::from(io::ErrorKind::IsADirectory)),
-            _ => Err(io::Error::other("not a regular file")),
-        }
+        regular_file(self.open_raw(path, OFlags::RDONLY | OFlags::NONBLOCK, true)?)
     }
 
     /// Reads a whole regular file, refusing files larger than `max` bytes.
@@ -346,13 +340,19 @@ impl RootDir {
             OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        let st = Stat::from_raw(&rustix::fs::fstat(&fd)?);
-        match st.file_type() {
-            FileKind::File => {}
-            FileKind::Dir => return Err(io::Error::from(io::ErrorKind::IsADirectory)),
-            _ => return Err(io::Error::other("not a regular file")),
-        }
-        read_limited(File::from(fd), st.size, max)
+        let (file, st) = regular_file(fd)?;
+        read_limited(file, st.size, max)
+    }
+}
+
+/// `fd` as a [`File`] with its [`Stat`], when it is a regular file; directories, FIFOs and
+/// devices are refused.
+fn regular_file(fd: OwnedFd) -> io::Result<(File, Stat)> {
+    let st = Stat::from_raw(&rustix::fs::fstat(&fd)?);
+    match st.file_type() {
+        FileKind::File => Ok((File::from(fd), st)),
+        FileKind::Dir => Err(io::Error::from(io::ErrorKind::IsADirectory)),
+        _ => Err(io::Error::other("not a regular file")),
     }
 }
 

@@ -35,6 +35,17 @@ pub mod store;
 pub mod sweep;
 
 pub use executed::Executed;
+
+/// With `INUSE_TIMING` set, prints on stderr how long a phase took since `started` (the
+/// phases of a sweep, of `inuse scan`, of an `observe` store write).
+pub fn timing(phase: &str, started: std::time::Instant) {
+    if std::env::var_os("INUSE_TIMING").is_some() {
+        eprintln!(
+            "inuse: timing: {phase}: {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
 pub use sweep::{
     Container, FileReport, ObjectReport, PackageRef, ProcessReport, SetId, Stale, Sweep, Sweeper,
 };

@@ -123,10 +123,15 @@ pub struct RawProcess {
 /// Reads at most `max` bytes of a file (proc files report size 0, so the size is unknown
 /// until read).
 pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    read_to_limit(File::open(path)?, max)
+}
+
+/// Reads `file` to its end, at most `max` bytes.
+fn read_to_limit(file: File, max: u64) -> io::Result<Vec<u8>> {
     // Room for a whole small file up front: one read(2) and the one that says end of file,
     // instead of std's small probing reads.
     let mut buf = Vec::with_capacity(usize::try_from(max.min(4096)).unwrap_or(4096));
-    File::open(path)?.take(max).read_to_end(&mut buf)?;
+    file.take(max).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -161,9 +166,7 @@ impl ProcDir {
 
     /// [`read_bounded`] of `/proc/PID/NAME`.
     fn read(&self, name: &str, max: u64) -> io::Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(usize::try_from(max.min(4096)).unwrap_or(4096));
-        self.open_file(name)?.take(max).read_to_end(&mut buf)?;
-        Ok(buf)
+        read_to_limit(self.open_file(name)?, max)
     }
 
     /// [`ProcDir::read`] of a file the kernel formats whole before the first byte is read

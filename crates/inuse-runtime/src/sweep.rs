@@ -27,13 +27,13 @@ use inuse_root::Root;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::Limits;
 pub use crate::cgroup::Container;
 use crate::executed::{self, ExecMapping, Executed, LoadWindows};
 use crate::kernel::{self, KernelReport};
 use crate::maps::{Mapping, Target};
 use crate::net::{self, Proto};
 use crate::process::{self, RawProcess, ReadError, Residency};
+use crate::{Limits, timing};
 
 /// A package, as reports name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -507,8 +507,7 @@ impl Sweeper {
         let done: Vec<((u64, u64), Option<FileWindows>)> = todo
             .into_par_iter()
             .map(|(key, p)| {
-                let windows = open_mapped(p.pid, p.mapping, &p.root_dir, &p.prefix, p.path)
-                    .map(|f| LoadWindows::read(&f).ok().map(Arc::new));
+                let windows = read_windows(p.pid, p.mapping, &p.root_dir, &p.prefix, p.path);
                 (key, windows)
             })
             .collect();
@@ -520,7 +519,8 @@ impl Sweeper {
     }
 
     /// The directory through which a process's root is read, and the prefix its mapped paths
-    /// carry as we see them (a chroot's files appear under its directory).
+    /// carry as we see them (paths in maps are relative to *our* root: a chroot's files appear
+    /// under its directory).
     fn root_paths(&self, pid: u32, root_id: &process::RootId) -> (PathBuf, PathBuf) {
         if (root_id.dev, root_id.ino) == self.host {
             (PathBuf::from("/"), PathBuf::from("/"))
@@ -567,12 +567,7 @@ impl Sweeper {
         };
         let key = (root_id.dev, root_id.ino);
         let is_host = key == self.host;
-        // Paths in maps are relative to *our* root; a chroot's appear under its directory.
-        let prefix = if is_host {
-            PathBuf::from("/")
-        } else {
-            root_id.link.clone()
-        };
+        let (root_dir, prefix) = self.root_paths(pid, root_id);
         report.root = Some(if is_host {
             "/".to_owned()
         } else if root_id.link != Path::new("/") {
@@ -581,12 +576,6 @@ impl Sweeper {
             format!("/proc/{pid}/root")
         });
         report.listening = self.listening(raw, listeners);
-
-        let root_dir = if is_host {
-            PathBuf::from("/")
-        } else {
-            PathBuf::from(format!("/proc/{pid}/root"))
-        };
         let (fault_around, page_size) = (self.fault_around, self.page_size);
         // Group the file mappings by file, in address order of first appearance.
         let mut order: Vec<(u64, u64, &[u8], bool)> = Vec::new();
@@ -606,9 +595,7 @@ impl Sweeper {
                 continue;
             }
             let first = groups[&(dev, ino)][0];
-            let windows = open_mapped(pid, first, &root_dir, &prefix, path)
-                .map(|f| LoadWindows::read(&f).ok().map(Arc::new));
-            if let Some(w) = windows {
+            if let Some(w) = read_windows(pid, first, &root_dir, &prefix, path) {
                 self.windows.insert((dev, ino), w);
             }
         }
@@ -819,16 +806,6 @@ fn checked(opened: io::Result<RootCtx>, dir: &Path, warnings: &mut Vec<String>) 
 
 /// The parallel read phase: every pid's `stat`, then the rest of `/proc/PID` unless the
 /// process is unchanged since `previous` (incremental sweeps).
-/// With `INUSE_TIMING` set, prints how long a phase took since `started` on stderr.
-fn timing(phase: &str, started: std::time::Instant) {
-    if std::env::var_os("INUSE_TIMING").is_some() {
-        eprintln!(
-            "inuse: timing: {phase}: {:.1} ms",
-            started.elapsed().as_secs_f64() * 1e3
-        );
-    }
-}
-
 fn read_all(
     pids: &[u32],
     previous: &HashMap<(u32, u64), Previous>,
@@ -856,6 +833,18 @@ fn read_all(
             }
         })
         .collect()
+}
+
+/// The load windows of the file a mapping maps ([`open_mapped`]): `None` when it cannot be
+/// opened, `Some(None)` when it is not a readable ELF object.
+fn read_windows(
+    pid: u32,
+    m: &Mapping,
+    root_dir: &Path,
+    prefix: &Path,
+    path: &[u8],
+) -> Option<FileWindows> {
+    open_mapped(pid, m, root_dir, prefix, path).map(|f| LoadWindows::read(&f).ok().map(Arc::new))
 }
 
 /// Opens the file a mapping maps: through `/proc/PID/map_files` (the very file, even deleted

@@ -221,12 +221,7 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     })
 }
 
-/// With `INUSE_TIMING` set, prints how long a phase took on stderr.
-pub fn timing(what: &str, since: std::time::Instant) {
-    if std::env::var_os("INUSE_TIMING").is_some() {
-        eprintln!("inuse: timing: {what}: {} ms", since.elapsed().as_millis());
-    }
-}
+pub use inuse_runtime::timing;
 
 /// Whether we could read every process if we tried: root with `CAP_SYS_PTRACE`. A process
 /// unreadable even then is refused by something outside the analysed system (a security

@@ -117,12 +117,7 @@ pub fn run(args: &ObserveArgs) -> anyhow::Result<Code> {
         }
         let recording = Instant::now();
         store.record_sweep(window, SystemTime::now(), &sweep)?;
-        if std::env::var_os("INUSE_TIMING").is_some() {
-            eprintln!(
-                "inuse: timing: store: {:.1} ms",
-                recording.elapsed().as_secs_f64() * 1e3
-            );
-        }
+        inuse_runtime::timing("store", recording);
         sweeps += 1;
         // Sleep until the next sweep, the end, or a signal, whichever comes first.
         let next = start
