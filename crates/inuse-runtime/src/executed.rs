@@ -18,7 +18,9 @@
 //! version and relocation tables through that mapping. These are the *load windows*, widened
 //! to whole fault-around blocks. The verdicts:
 //!
-//! - [`Executed::Yes`]: a resident executable page lies outside every load window;
+//! - [`Executed::Yes`]: a resident executable page lies outside every load window, or a page
+//!   of a quiet read-only data segment ([`QuietSegment`]: constants nothing reads at load
+//!   time) is resident outside the blocks of its exported data;
 //! - [`Executed::InitOnly`]: resident pages only inside load windows;
 //! - [`Executed::None`]: no resident executable page;
 //! - [`Executed::Unknown`]: we cannot tell: pagemap (and smaps) unreadable, the windows cover
@@ -112,11 +114,35 @@ pub fn fault_around_bytes() -> u64 {
         .unwrap_or(DEFAULT_FAULT_AROUND)
 }
 
-/// The file ranges `[start, end)` of one ELF file that load-time code touches.
+/// The file ranges `[start, end)` of one ELF file that load-time code touches, and its
+/// read-only data that nothing reads at load time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadWindows {
-    /// File-offset ranges.
+    /// File-offset ranges of code (and, without `-z separate-code`, tables) run or read at
+    /// load time.
     pub ranges: Vec<(u64, u64)>,
+    /// Read-only, non-executable segments that neither the loader nor the object's own
+    /// load-time code reads (see [`QuietSegment`]); empty when the object runs constructors,
+    /// IFUNC resolvers or has text relocations.
+    pub quiet: Vec<QuietSegment>,
+    /// File ranges inside quiet segments that the loader may read all the same: exported data
+    /// objects, which a copy relocation of the executable copies at load time.
+    pub quiet_windows: Vec<(u64, u64)>,
+}
+
+/// A read-only data segment (`.rodata`, `.eh_frame`: `PT_LOAD` with only `PF_R`, placed after
+/// the text by `-z separate-code`) that no load-time activity reads. One of its pages
+/// resident in a process means that, after loading, something read this object's constants:
+/// its own code (the usual case: tables, strings, jump tables), an unwinder walking through
+/// its frames, or a caller reading its exported data. Evidence of use that survives the
+/// fault-around blocks load-time code shares with the rest of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietSegment {
+    /// File offset of its first byte (`p_offset`; its mapping starts at this offset rounded
+    /// down to a page).
+    pub start: u64,
+    /// File offset one past its last byte.
+    pub end: u64,
 }
 
 impl LoadWindows {
@@ -150,16 +176,72 @@ impl LoadWindows {
                 extra_ranges::<elf::FileHeader64<Endianness>, R>(data).unwrap_or_default()
             }
         };
-        ranges.extend(extra);
+        ranges.extend(extra.ranges);
         ranges.sort_unstable();
         ranges.dedup();
-        Ok(LoadWindows { ranges })
+        // Load-time code of the object itself may read its constants: only objects whose one
+        // load-time function is the toolchain's `frame_dummy` (one `DT_INIT_ARRAY` entry; the
+        // crti `_init` calls nothing of the object) have quiet data. A C++ library's static
+        // constructors (one more entry each) read string literals and tables at load.
+        let load_code_free = !extra.textrel
+            && !extra.ctors
+            && init.preinit_array.iter().all(|&a| a == 0)
+            && init.ifunc_resolvers.is_empty()
+            && init.init_array.iter().filter(|&&a| a != 0).count() <= 1;
+        let mut quiet = if load_code_free {
+            extra.quiet
+        } else {
+            Vec::new()
+        };
+        let mut quiet_windows = Vec::new();
+        if !quiet.is_empty() {
+            // Unreadable dynamic symbols: no way to rule out copy relocations.
+            match elf.dynamic_symbols() {
+                Ok(symbols) => {
+                    // Data of any type (copy relocations are made for `STT_OBJECT`, but
+                    // hand-written assembly leaves `STT_NOTYPE`).
+                    for s in symbols.iter().filter(|s| {
+                        s.defined
+                            && !s.kind.is_code()
+                            && !matches!(s.kind, inuse_elf::SymbolKind::Tls)
+                    }) {
+                        if let Some(o) = elf.file_offset(s.value) {
+                            quiet_windows.push((o, o.saturating_add(s.size.max(1))));
+                        }
+                    }
+                }
+                Err(_) => quiet.clear(),
+            }
+            quiet_windows.retain(|&(a, b)| quiet.iter().any(|q| a < q.end && b > q.start));
+            quiet_windows.sort_unstable();
+            quiet_windows.dedup();
+        }
+        Ok(LoadWindows {
+            ranges,
+            quiet,
+            quiet_windows,
+        })
     }
 }
 
+/// What [`extra_ranges`] finds in the headers.
+#[derive(Debug, Default)]
+struct Extra {
+    /// PLT sections and the loader-read prefix.
+    ranges: Vec<(u64, u64)>,
+    /// Read-only segments that hold nothing the loader reads.
+    quiet: Vec<QuietSegment>,
+    /// `DT_TEXTREL` or `DF_TEXTREL`: the loader writes into read-only segments.
+    textrel: bool,
+    /// A `.ctors` section with entries between its sentinels (pre-`.init_array` constructors,
+    /// run from `DT_INIT`).
+    ctors: bool,
+}
+
 /// PLT sections (by section header, when present) and the prefix of the file holding the ELF
-/// header, program headers and the tables the loader reads (ending with the last of them).
-fn extra_ranges<'d, Elf, R>(data: R) -> Result<Vec<(u64, u64)>, object::Error>
+/// header, program headers and the tables the loader reads (ending with the last of them);
+/// the read-only segments wholly after that prefix that hold no other loader-read structure.
+fn extra_ranges<'d, Elf, R>(data: R) -> Result<Extra, object::Error>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'d>,
@@ -185,6 +267,27 @@ where
             .map(|&(v, off, _)| off + (vaddr - v))
     };
     let mut out = Vec::new();
+    let mut textrel = false;
+    // Other file ranges the loader (or the dynamic linker's run-time tables) reads.
+    let mut loader_read: Vec<(u64, u64)> = phdrs
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.p_type(endian),
+                elf::PT_DYNAMIC
+                    | elf::PT_NOTE
+                    | elf::PT_INTERP
+                    | elf::PT_TLS
+                    | elf::PT_PHDR
+                    | elf::PT_GNU_PROPERTY
+            )
+        })
+        .map(|p| {
+            let off: u64 = p.p_offset(endian).into();
+            let size: u64 = p.p_filesz(endian).into();
+            (off, off.saturating_add(size.max(1)))
+        })
+        .collect();
     let phdr_end: u64 = header.e_phoff(endian).into();
     let phdr_end = phdr_end
         .saturating_add(u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian)));
@@ -221,9 +324,39 @@ where
             let size = size_tag.and_then(value).unwrap_or(1);
             prefix_end = prefix_end.max(offset.saturating_add(size));
         }
+        for (tag, size_tag) in [
+            (elf::DT_INIT_ARRAY, elf::DT_INIT_ARRAYSZ),
+            (elf::DT_FINI_ARRAY, elf::DT_FINI_ARRAYSZ),
+            (elf::DT_PREINIT_ARRAY, elf::DT_PREINIT_ARRAYSZ),
+        ] {
+            if let Some(offset) = value(tag).and_then(to_offset) {
+                let size = value(size_tag).unwrap_or(1).max(1);
+                loader_read.push((offset, offset.saturating_add(size)));
+            }
+        }
+        textrel = value(elf::DT_TEXTREL).is_some()
+            || value(elf::DT_FLAGS).is_some_and(|f| f & u64::from(elf::DF_TEXTREL) != 0);
         break;
     }
     out.push((0, prefix_end.max(1)));
+    loader_read.push((0, prefix_end.max(1)));
+    let quiet: Vec<QuietSegment> = phdrs
+        .iter()
+        .filter(|p| {
+            p.p_type(endian) == elf::PT_LOAD && p.p_flags(endian) & (elf::PF_W | elf::PF_X) == 0
+        })
+        .filter_map(|p| {
+            let start: u64 = p.p_offset(endian).into();
+            let size: u64 = p.p_filesz(endian).into();
+            let mem: u64 = p.p_memsz(endian).into();
+            let end = start.checked_add(size)?;
+            // A page-aligned, file-backed segment wholly after everything the loader reads.
+            (size > 0 && mem == size && start > 0)
+                .then_some(QuietSegment { start, end })
+                .filter(|q| !loader_read.iter().any(|&(a, b)| a < q.end && b > q.start))
+        })
+        .collect();
+    let mut ctors = false;
     if let Ok(sections) = header.sections(endian, data) {
         for section in sections.iter() {
             let Ok(name) = sections.section_name(endian, section) else {
@@ -237,12 +370,22 @@ where
                     out.push((offset, offset.saturating_add(size.max(1))));
                 }
             }
+            // The -1 and 0 sentinels take two words; anything more is a constructor.
+            let word = if Elf::is_type_64_sized() { 8 } else { 4 };
+            if name == b".ctors" && section.sh_size(endian).into() > 2 * word {
+                ctors = true;
+            }
         }
     }
-    Ok(out)
+    Ok(Extra {
+        ranges: out,
+        quiet,
+        textrel,
+        ctors,
+    })
 }
 
-/// One executable mapping of an object with its residency.
+/// One mapping of an object with its residency.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecMapping<'a> {
     /// The mapping.
@@ -251,23 +394,30 @@ pub struct ExecMapping<'a> {
     pub residency: &'a Residency,
 }
 
-/// The verdict for one object in one process, from its executable mappings.
+/// The verdict for one object in one process, from its mappings: the executable ones, and
+/// the read-only ones of its quiet data segments (others are ignored).
 pub fn classify(
     mappings: &[ExecMapping<'_>],
     windows: &LoadWindows,
     fault_around: u64,
     page_size: u64,
 ) -> Executed {
-    if mappings.is_empty() {
+    if !mappings.iter().any(|em| em.mapping.exec) {
         // Mapped without execute permission (data only): nothing to run.
         return Executed::None;
+    }
+    if mappings
+        .iter()
+        .any(|em| quiet_data_read(em, windows, fault_around, page_size))
+    {
+        return Executed::Yes;
     }
     let mut any_resident = false;
     let mut measurable = false;
     let mut rss_unclear = false;
-    for em in mappings {
+    for em in mappings.iter().filter(|em| em.mapping.exec) {
         let m = em.mapping;
-        let covered = covered_ranges(m, windows, fault_around, page_size);
+        let covered = covered_ranges(m, &windows.ranges, fault_around, page_size);
         let in_window = |va: u64| covered.iter().any(|&(a, b)| va >= a && va < b);
         let covered_bytes: u64 = covered.iter().map(|&(a, b)| b - a).sum();
         if covered_bytes < m.len() {
@@ -304,6 +454,53 @@ pub fn classify(
     }
 }
 
+/// Whether `em` maps one of the object's quiet data segments and a page of it holding the
+/// segment's bytes is resident outside the fault-around blocks of its exported data.
+///
+/// Only evidence for `Yes`: code can run without reading constants, so a quiet segment
+/// without resident pages says nothing.
+fn quiet_data_read(
+    em: &ExecMapping<'_>,
+    windows: &LoadWindows,
+    fault_around: u64,
+    page_size: u64,
+) -> bool {
+    let m = em.mapping;
+    let ps = page_size.max(1);
+    if m.exec || m.write || m.shared {
+        return false;
+    }
+    // The segment this mapping starts with, when no other one starts in the same page.
+    let mut starting_here = windows
+        .quiet
+        .iter()
+        .filter(|q| q.start / ps * ps == m.offset);
+    let (Some(q), None) = (starting_here.next(), starting_here.next()) else {
+        return false;
+    };
+    let seg_start = m.start + (q.start - m.offset);
+    let seg_end = m.start.saturating_add(q.end - m.offset).min(m.end);
+    let covered = covered_ranges(m, &windows.quiet_windows, fault_around, ps);
+    let in_window = |va: u64| covered.iter().any(|&(a, b)| va < b && va + ps > a);
+    match em.residency {
+        Residency::Pages(_) => (0..m.len() / ps).any(|i| {
+            let page = m.start + i * ps;
+            // A page shared with whatever follows in a merged mapping (RELRO data the loader
+            // writes) is not the segment's alone: only the mapping's own last page may be
+            // partial.
+            let own = page >= seg_start / ps * ps
+                && page < seg_end
+                && (page + ps <= seg_end || page + ps >= m.end);
+            own && em.residency.page(i) && !in_window(page)
+        }),
+        &Residency::Rss(bytes) => {
+            let covered_bytes: u64 = covered.iter().map(|&(a, b)| b - a).sum();
+            m.end <= seg_end.div_ceil(ps) * ps && bytes > covered_bytes
+        }
+        Residency::Unreadable => false,
+    }
+}
+
 /// The load windows that fall into mapping `m`, as the virtual address ranges whose pages a
 /// touch of the window may have made resident, merged.
 ///
@@ -314,7 +511,7 @@ pub fn classify(
 /// the page table's end.
 pub fn covered_ranges(
     m: &Mapping,
-    windows: &LoadWindows,
+    windows: &[(u64, u64)],
     fault_around: u64,
     page_size: u64,
 ) -> Vec<(u64, u64)> {
@@ -333,7 +530,6 @@ pub fn covered_ranges(
     let file_end = m.offset.saturating_add(m.len());
     let mut out: Vec<(u64, u64)> = Vec::new();
     for &(a, b) in windows
-        .ranges
         .iter()
         .filter(|&&(a, b)| b > m.offset && a < file_end)
     {
@@ -401,6 +597,7 @@ mod tests {
     fn verdict(m: &Mapping, r: &Residency, windows: &[(u64, u64)]) -> Executed {
         let w = LoadWindows {
             ranges: windows.to_vec(),
+            ..LoadWindows::default()
         };
         classify(
             &[ExecMapping {
@@ -421,27 +618,30 @@ mod tests {
         let m = mapping(0x7000_1000, 0x40000, 0x1000);
         let w = LoadWindows {
             ranges: vec![(0x1100, 0x1101), (0x30000, 0x30001)],
+            ..LoadWindows::default()
         };
         assert_eq!(
-            covered_ranges(&m, &w, FA, PAGE),
+            covered_ranges(&m, &w.ranges, FA, PAGE),
             vec![(0x7000_1000, 0x7001_1000), (0x7003_0000, 0x7004_0000)]
         );
         // A window never crosses a page table (2 MiB) boundary, nor the mapping's end.
         let m = mapping(0x7010_0000, 0x20_0000, 0);
         let w = LoadWindows {
             ranges: vec![(0xf_f000, 0xf_f001)],
+            ..LoadWindows::default()
         };
         assert_eq!(
-            covered_ranges(&m, &w, FA, PAGE),
+            covered_ranges(&m, &w.ranges, FA, PAGE),
             vec![(0x701f_0000, 0x7020_0000)]
         );
         // A range spanning blocks covers each of them.
         let m = mapping(0x8000_0000, 0x10_0000, 0);
         let w = LoadWindows {
             ranges: vec![(0x1_8000, 0x3_1000)],
+            ..LoadWindows::default()
         };
         assert_eq!(
-            covered_ranges(&m, &w, FA, PAGE),
+            covered_ranges(&m, &w.ranges, FA, PAGE),
             vec![(0x8001_0000, 0x8004_0000)]
         );
     }
@@ -470,6 +670,119 @@ mod tests {
         assert_eq!(verdict(&m, &Residency::Rss(PAGE), &w), Executed::Unknown);
     }
 
+    /// libz's layout on Debian 12: text at file 0x3000 (one 64 KiB window covers its first
+    /// 16 pages), a quiet read-only segment at 0x16000..0x1c3c8.
+    fn quiet_case(data: Residency, quiet_windows: &[(u64, u64)]) -> Executed {
+        let text = mapping(0x7f00_0000_3000, 0x13000, 0x3000);
+        let mut rodata = mapping(0x7f00_0001_6000, 0x7000, 0x16000);
+        rodata.exec = false;
+        let w = LoadWindows {
+            ranges: vec![(0x3000, 0x3001)],
+            quiet: vec![QuietSegment {
+                start: 0x16000,
+                end: 0x1c3c8,
+            }],
+            quiet_windows: quiet_windows.to_vec(),
+        };
+        let code = pages(&[0, 1]);
+        classify(
+            &[
+                ExecMapping {
+                    mapping: &text,
+                    residency: &code,
+                },
+                ExecMapping {
+                    mapping: &rodata,
+                    residency: &data,
+                },
+            ],
+            &w,
+            FA,
+            PAGE,
+        )
+    }
+
+    #[test]
+    fn quiet_read_only_data_shows_use() {
+        assert_eq!(quiet_case(pages(&[]), &[]), Executed::InitOnly);
+        assert_eq!(quiet_case(pages(&[3]), &[]), Executed::Yes);
+        assert_eq!(quiet_case(Residency::Unreadable, &[]), Executed::InitOnly);
+        assert_eq!(quiet_case(Residency::Rss(PAGE), &[]), Executed::Yes);
+        // An exported object may be a copy relocation's source: its whole fault-around block
+        // (here the segment) is a load window.
+        assert_eq!(
+            quiet_case(pages(&[3]), &[(0x17000, 0x17010)]),
+            Executed::InitOnly
+        );
+        assert_eq!(
+            quiet_case(Residency::Rss(PAGE), &[(0x17000, 0x17010)]),
+            Executed::InitOnly
+        );
+    }
+
+    #[test]
+    fn quiet_data_needs_its_own_mapping_and_pages() {
+        let w = LoadWindows {
+            ranges: vec![(0x3000, 0x3001)],
+            quiet: vec![QuietSegment {
+                start: 0x16000,
+                end: 0x1c3c8,
+            }],
+            quiet_windows: Vec::new(),
+        };
+        let text = mapping(0x7f00_0000_3000, 0x13000, 0x3000);
+        let none = pages(&[]);
+        let verdict_with = |m: &Mapping, r: &Residency| {
+            classify(
+                &[
+                    ExecMapping {
+                        mapping: &text,
+                        residency: &none,
+                    },
+                    ExecMapping {
+                        mapping: m,
+                        residency: r,
+                    },
+                ],
+                &w,
+                FA,
+                PAGE,
+            )
+        };
+        // RELRO data (another segment's pages, written by the loader) at another offset.
+        let mut relro = mapping(0x7f00_0001_d000, 0x1000, 0x1c000);
+        relro.exec = false;
+        assert_eq!(verdict_with(&relro, &pages(&[0])), Executed::None);
+        // Merged with what follows: the segment's partial last page (0x1c000, shared with the
+        // next segment's data) is not evidence, its full pages are.
+        let mut merged = mapping(0x7f00_0001_6000, 0x8000, 0x16000);
+        merged.exec = false;
+        assert_eq!(verdict_with(&merged, &pages(&[6, 7])), Executed::None);
+        assert_eq!(verdict_with(&merged, &pages(&[5])), Executed::Yes);
+        assert_eq!(verdict_with(&merged, &Residency::Rss(PAGE)), Executed::None);
+        // Writable or executable mappings are never quiet data.
+        let mut writable = mapping(0x7f00_0001_6000, 0x7000, 0x16000);
+        writable.exec = false;
+        writable.write = true;
+        assert_eq!(verdict_with(&writable, &pages(&[3])), Executed::None);
+        // Without an executable mapping there is nothing to run.
+        let mut alone = mapping(0x7f00_0001_6000, 0x7000, 0x16000);
+        alone.exec = false;
+        let data = pages(&[3]);
+        assert_eq!(
+            classify(
+                &[ExecMapping {
+                    mapping: &alone,
+                    residency: &data
+                }],
+                &w,
+                FA,
+                PAGE
+            ),
+            Executed::None
+        );
+    }
+
     #[test]
     fn names_round_trip() {
         for e in [
@@ -492,5 +805,27 @@ mod tests {
         // The header prefix and at least one init function.
         assert!(w.ranges.iter().any(|&(a, _)| a == 0));
         assert!(w.ranges.len() >= 2, "{w:?}");
+    }
+
+    #[test]
+    fn quiet_segments_of_real_libraries() {
+        // Debian 12's libz: one init_array entry (frame_dummy), no IFUNC, -z separate-code:
+        // its .rodata/.eh_frame segment is quiet. libc has IFUNC resolvers: never quiet.
+        let libz = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1");
+        let libc = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libc.so.6");
+        let (Ok(z), Ok(c)) = (File::open(libz), File::open(libc)) else {
+            eprintln!("SKIP quiet_segments_of_real_libraries: no Debian x86-64 libz/libc");
+            return;
+        };
+        let z = LoadWindows::read(&z).unwrap();
+        assert_eq!(z.quiet.len(), 1, "{z:?}");
+        let q = z.quiet[0];
+        assert!(q.start > 0 && q.end > q.start);
+        assert!(
+            z.ranges.iter().all(|&(a, b)| b <= q.start || a >= q.end),
+            "{z:?}"
+        );
+        let c = LoadWindows::read(&c).unwrap();
+        assert!(c.quiet.is_empty(), "{:?}", c.quiet);
     }
 }

@@ -41,7 +41,7 @@ pub enum ReadError {
     Other(String),
 }
 
-/// The resident pages of one executable file mapping.
+/// The resident pages of one file mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Residency {
     /// One bit per page from `/proc/PID/pagemap` (present or swapped), page 0 at the
@@ -112,7 +112,8 @@ pub struct RawProcess {
     pub mappings: Vec<Mapping>,
     /// Lines of `maps` that could not be parsed, or were cut by the size limit.
     pub bad_map_lines: usize,
-    /// Residency of every executable file mapping, by start address.
+    /// Residency of every executable file mapping and read-only data mapping (see
+    /// `residency_wanted`), by start address.
     pub residency: HashMap<u64, Residency>,
     /// Socket inodes among its open file descriptors.
     pub sockets: Vec<u64>,
@@ -422,28 +423,37 @@ fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
     out
 }
 
-/// Residency of the executable file mappings: pagemap when readable, else smaps Rss.
+/// Whether a mapping's residency is read: executable file mappings (code), and private
+/// read-only file mappings past a file's first page (the read-only data segments of ELF
+/// objects, see [`crate::executed::QuietSegment`]; a file's first mapping holds its ELF
+/// header, and whole-file data mappings such as the locale archive start at offset 0).
+fn residency_wanted(m: &Mapping) -> bool {
+    matches!(m.target, Target::File { .. }) && (m.exec || (!m.write && !m.shared && m.offset > 0))
+}
+
+/// Residency of the mappings [`residency_wanted`] selects: pagemap when readable, else smaps
+/// Rss.
 fn residency(
     dir: &ProcDir,
     mappings: &[Mapping],
     limits: &Limits,
     page_size: u64,
 ) -> HashMap<u64, Residency> {
-    let exec: Vec<&Mapping> = mappings
-        .iter()
-        .filter(|m| m.exec && matches!(m.target, Target::File { .. }))
-        .collect();
-    let mut out = HashMap::with_capacity(exec.len());
-    if exec.is_empty() {
+    let wanted: Vec<&Mapping> = mappings.iter().filter(|m| residency_wanted(m)).collect();
+    let mut out = HashMap::with_capacity(wanted.len());
+    if wanted.is_empty() {
         return out;
     }
     match dir.open_file("pagemap") {
         Ok(pagemap) => {
-            for m in &exec {
-                out.insert(
-                    m.start,
-                    pages(&pagemap, m, limits, page_size).unwrap_or(Residency::Unreadable),
-                );
+            for run in runs(&wanted, limits, page_size) {
+                let read = pages(&pagemap, run, page_size);
+                for (m, r) in run.iter().zip(read) {
+                    out.insert(m.start, r);
+                }
+            }
+            for m in &wanted {
+                out.entry(m.start).or_insert(Residency::Unreadable);
             }
         }
         Err(_) => {
@@ -451,7 +461,7 @@ fn residency(
                 .read("smaps", limits.max_maps_bytes)
                 .map(|d| smaps_field(&d, b"Rss:"))
                 .unwrap_or_default();
-            for m in &exec {
+            for m in &wanted {
                 let r = rss
                     .get(&m.start)
                     .map_or(Residency::Unreadable, |&b| Residency::Rss(b));
@@ -462,37 +472,92 @@ fn residency(
     out
 }
 
-/// Present-or-swapped bits of the pages of one mapping. Bit 63 of a pagemap entry is
-/// "present", bit 62 "swapped" (a private page that was written and then swapped out: it was
-/// touched all the same).
-fn pages(pagemap: &File, m: &Mapping, limits: &Limits, page_size: u64) -> io::Result<Residency> {
+/// Pages of pagemap entries read in one `pread`: 8 bytes each, so 64 KiB of entries.
+const RUN_PAGES: u64 = 8192;
+/// Unwanted pages between two mappings still read as part of one run.
+const RUN_GAP_PAGES: u64 = 64;
+
+/// The wanted mappings (sorted by address, as maps lists them) grouped into runs read with
+/// one `pread` each: a library's code and data mappings lie next to each other, and libraries
+/// next to libraries. A mapping over `max_pagemap_pages` is left out (its residency is
+/// unreadable).
+fn runs<'m>(
+    wanted: &'m [&'m Mapping],
+    limits: &Limits,
+    page_size: u64,
+) -> impl Iterator<Item = &'m [&'m Mapping]> {
+    let ps = page_size.max(1);
+    let mut rest = wanted;
+    std::iter::from_fn(move || {
+        while let Some((first, tail)) = rest.split_first() {
+            if first.len() / ps > limits.max_pagemap_pages {
+                rest = tail;
+                continue;
+            }
+            let mut end = first.end;
+            let mut n = 1;
+            for m in tail {
+                let gap = m.start.saturating_sub(end) / ps;
+                let span = m.end.saturating_sub(first.start) / ps;
+                if m.start < end || gap > RUN_GAP_PAGES || span > RUN_PAGES {
+                    break;
+                }
+                end = m.end;
+                n += 1;
+            }
+            let (run, tail) = rest.split_at(n);
+            rest = tail;
+            return Some(run);
+        }
+        None
+    })
+}
+
+/// Present-or-swapped bits of the pages of each mapping of one run, read in `pread`s of at
+/// most [`RUN_PAGES`] entries (a run of several mappings is one read). Bit 63 of a pagemap
+/// entry is "present", bit 62 "swapped" (a private page that was written and then swapped
+/// out: it was touched all the same).
+fn pages(pagemap: &File, run: &[&Mapping], page_size: u64) -> Vec<Residency> {
     const PRESENT_OR_SWAPPED: u64 = 3 << 62;
-    const CHUNK: u64 = 4096;
-    let count = m.len() / page_size;
-    if count > limits.max_pagemap_pages {
-        return Ok(Residency::Unreadable);
-    }
-    let mut bits = vec![0u64; usize::try_from(count.div_ceil(64)).unwrap_or(0)];
-    let mut buf = vec![0u8; usize::try_from(CHUNK.min(count) * 8).unwrap_or(0)];
-    let mut done = 0u64;
-    while done < count {
-        let n = CHUNK.min(count - done);
+    let ps = page_size.max(1);
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return Vec::new();
+    };
+    let first_page = first.start / ps;
+    let end_page = last.end.div_ceil(ps);
+    let mut bits: Vec<Vec<u64>> = run
+        .iter()
+        .map(|m| vec![0u64; usize::try_from((m.len() / ps).div_ceil(64)).unwrap_or(0)])
+        .collect();
+    let mut buf = vec![0u8; usize::try_from(RUN_PAGES.min(end_page - first_page) * 8).unwrap_or(0)];
+    let mut page = first_page;
+    while page < end_page {
+        let n = RUN_PAGES.min(end_page - page);
         let bytes = &mut buf[..usize::try_from(n * 8).unwrap_or(0)];
-        let offset = (m.start / page_size + done) * 8;
-        pagemap.read_exact_at(bytes, offset)?;
-        for (i, entry) in bytes.chunks_exact(8).enumerate() {
+        if pagemap.read_exact_at(bytes, page * 8).is_err() {
+            return vec![Residency::Unreadable; run.len()];
+        }
+        for (k, entry) in bytes.chunks_exact(8).enumerate() {
             let mut word = [0u8; 8];
             word.copy_from_slice(entry);
-            if u64::from_ne_bytes(word) & PRESENT_OR_SWAPPED != 0 {
-                let page = done + i as u64;
-                if let Some(w) = bits.get_mut(usize::try_from(page / 64).unwrap_or(usize::MAX)) {
-                    *w |= 1 << (page % 64);
+            if u64::from_ne_bytes(word) & PRESENT_OR_SWAPPED == 0 {
+                continue;
+            }
+            let addr = (page + k as u64) * ps;
+            // Runs are sorted and disjoint: at most one mapping holds the page.
+            if let Some(j) = run.iter().position(|m| addr >= m.start && addr < m.end) {
+                let i = (addr - run[j].start) / ps;
+                if let Some(w) = usize::try_from(i / 64)
+                    .ok()
+                    .and_then(|w| bits[j].get_mut(w))
+                {
+                    *w |= 1 << (i % 64);
                 }
             }
         }
-        done += n;
+        page += n;
     }
-    Ok(Residency::Pages(bits))
+    bits.into_iter().map(Residency::Pages).collect()
 }
 
 /// A `kB` field (`Rss:`, ...) of every mapping in `/proc/PID/smaps`, in bytes, by

@@ -668,7 +668,6 @@ impl Sweeper {
                 (Some(w), None) => {
                     let exec: Vec<ExecMapping<'_>> = maps
                         .iter()
-                        .filter(|m| m.exec)
                         .map(|m| ExecMapping {
                             mapping: m,
                             residency: raw
