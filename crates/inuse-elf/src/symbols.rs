@@ -126,6 +126,16 @@ impl<'data, R: ReadRef<'data>> ElfFile<'data, R> {
         }
     }
 
+    /// The address ranges `[value, value + max(size, 1))` of the defined dynamic symbols that
+    /// name data (every type but functions, IFUNCs, TLS, sections and files), read without
+    /// their names or versions: the candidates of copy relocations.
+    pub fn dynamic_data_ranges(&self) -> Result<Vec<(u64, u64)>, ElfError> {
+        match self.class() {
+            Class::Elf32 => dynamic_data_ranges::<FileHeader32<Endianness>, R>(self),
+            Class::Elf64 => dynamic_data_ranges::<FileHeader64<Endianness>, R>(self),
+        }
+    }
+
     /// The defined functions of `.symtab` (`STT_FUNC` and `STT_GNU_IFUNC` with a non-zero
     /// size), in table order. `None` when the file has no section headers or no `.symtab`
     /// (stripped); an error when the section headers exist but are malformed.
@@ -137,13 +147,14 @@ impl<'data, R: ReadRef<'data>> ElfFile<'data, R> {
     }
 }
 
-fn dynamic_symbols<'data, Elf, R>(file: &ElfFile<'data, R>) -> Result<Vec<Symbol>, ElfError>
+/// The dynamic symbol table's entries, null symbol included; empty without `DT_SYMTAB`.
+fn dynamic_table<'data, Elf, R>(file: &ElfFile<'data, R>) -> Result<&'data [Elf::Sym], ElfError>
 where
     Elf: FileHeader<Endian = Endianness>,
     R: ReadRef<'data>,
 {
     let Some(symtab) = file.dyn_value(elf::DT_SYMTAB) else {
-        return Ok(Vec::new());
+        return Ok(&[]);
     };
     let entry_size = size_of::<Elf::Sym>() as u64;
     if file
@@ -157,7 +168,47 @@ where
         .ok()
         .filter(|&c| c <= file.limits().max_symbols)
         .ok_or(ElfError::Limit("too many dynamic symbols"))?;
-    let symbols: &[Elf::Sym] = file.slice_at(symtab, count, "DT_SYMTAB outside the file")?;
+    file.slice_at(symtab, count, "DT_SYMTAB outside the file")
+}
+
+fn dynamic_data_ranges<'data, Elf, R>(file: &ElfFile<'data, R>) -> Result<Vec<(u64, u64)>, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let endian = file.endian();
+    Ok(dynamic_table::<Elf, R>(file)?
+        .iter()
+        .skip(1)
+        .filter(|sym| {
+            !sym.is_undefined(endian)
+                && !matches!(
+                    sym.st_type(),
+                    elf::STT_FUNC
+                        | elf::STT_GNU_IFUNC
+                        | elf::STT_TLS
+                        | elf::STT_SECTION
+                        | elf::STT_FILE
+                )
+        })
+        .map(|sym| {
+            let value: u64 = sym.st_value(endian).into();
+            let size: u64 = sym.st_size(endian).into();
+            (value, value.saturating_add(size.max(1)))
+        })
+        .collect())
+}
+
+fn dynamic_symbols<'data, Elf, R>(file: &ElfFile<'data, R>) -> Result<Vec<Symbol>, ElfError>
+where
+    Elf: FileHeader<Endian = Endianness>,
+    R: ReadRef<'data>,
+{
+    let symbols = dynamic_table::<Elf, R>(file)?;
+    if symbols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = symbols.len();
     let strings = file.dynamic_strings()?;
     let versions = VersionTable::read(file, &strings, count)?;
     let endian = file.endian();

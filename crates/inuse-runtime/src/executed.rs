@@ -196,20 +196,11 @@ impl LoadWindows {
         let mut quiet_windows = Vec::new();
         if !quiet.is_empty() {
             // Unreadable dynamic symbols: no way to rule out copy relocations.
-            match elf.dynamic_symbols() {
-                Ok(symbols) => {
-                    // Data of any type (copy relocations are made for `STT_OBJECT`, but
-                    // hand-written assembly leaves `STT_NOTYPE`).
-                    for s in symbols.iter().filter(|s| {
-                        s.defined
-                            && !s.kind.is_code()
-                            && !matches!(s.kind, inuse_elf::SymbolKind::Tls)
-                    }) {
-                        if let Some(o) = elf.file_offset(s.value) {
-                            quiet_windows.push((o, o.saturating_add(s.size.max(1))));
-                        }
-                    }
-                }
+            match elf.dynamic_data_ranges() {
+                Ok(data) => quiet_windows.extend(data.into_iter().filter_map(|(a, b)| {
+                    let o = elf.file_offset(a)?;
+                    Some((o, o.saturating_add(b - a)))
+                })),
                 Err(_) => quiet.clear(),
             }
             quiet_windows.retain(|&(a, b)| quiet.iter().any(|q| a < q.end && b > q.start));

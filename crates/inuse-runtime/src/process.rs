@@ -531,6 +531,8 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64) -> Vec<Residency> {
         .collect();
     let mut buf = vec![0u8; usize::try_from(RUN_PAGES.min(end_page - first_page) * 8).unwrap_or(0)];
     let mut page = first_page;
+    // The mapping holding the current page or the next one after it: pages go up.
+    let mut j = 0;
     while page < end_page {
         let n = RUN_PAGES.min(end_page - page);
         let bytes = &mut buf[..usize::try_from(n * 8).unwrap_or(0)];
@@ -545,14 +547,18 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64) -> Vec<Residency> {
             }
             let addr = (page + k as u64) * ps;
             // Runs are sorted and disjoint: at most one mapping holds the page.
-            if let Some(j) = run.iter().position(|m| addr >= m.start && addr < m.end) {
-                let i = (addr - run[j].start) / ps;
-                if let Some(w) = usize::try_from(i / 64)
-                    .ok()
-                    .and_then(|w| bits[j].get_mut(w))
-                {
-                    *w |= 1 << (i % 64);
-                }
+            while run.get(j).is_some_and(|m| m.end <= addr) {
+                j += 1;
+            }
+            let Some(m) = run.get(j).filter(|m| addr >= m.start) else {
+                continue;
+            };
+            let i = (addr - m.start) / ps;
+            if let Some(w) = usize::try_from(i / 64)
+                .ok()
+                .and_then(|w| bits.get_mut(j)?.get_mut(w))
+            {
+                *w |= 1 << (i % 64);
             }
         }
         page += n;
