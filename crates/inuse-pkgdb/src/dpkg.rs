@@ -267,7 +267,8 @@ fn state(status: Option<&str>) -> State {
 
 /// What a stanza describes.
 enum Entry {
-    Installed(Box<Package>),
+    /// With whether it is `Multi-Arch: same` (its list is then `info/NAME:ARCH.list`).
+    Installed(Box<Package>, bool),
     NotInstalled(NotInstalled),
 }
 
@@ -328,15 +329,17 @@ fn package(
         status,
         database: database.to_owned(),
     };
-    Ok(Entry::Installed(Box::new(package)))
+    let same = para.get("Multi-Arch") == Some("same");
+    Ok(Entry::Installed(Box::new(package), same))
 }
 
 /// Where a package's file list comes from.
 enum ListSource {
     /// distroless `status.d/NAME.md5sums`: `MD5  relative/path` lines.
     Md5sums(PathBuf),
-    /// `info/NAME:ARCH.list` or `info/NAME.list`: one absolute path a line.
-    Info,
+    /// `info/NAME:ARCH.list` or `info/NAME.list`: one absolute path a line; the flag tells
+    /// `Multi-Arch: same` (the first name expected).
+    Info(bool),
 }
 
 /// Parses every stanza of one file: installed packages to `out`, the rest to `sink`.
@@ -345,7 +348,7 @@ fn parse_file(
     file: &Path,
     distro: Option<&Distro>,
     sink: &mut Sink,
-    out: &mut Vec<Package>,
+    out: &mut Vec<(Package, bool)>,
 ) {
     for para in paragraphs {
         match para {
@@ -353,7 +356,7 @@ fn parse_file(
             Ok(para) => match package(&para, distro, file) {
                 Err(message) => sink.problem(file, Some(format!("line {}", para.line)), message),
                 Ok(Entry::NotInstalled(not)) => sink.not_installed.push(not),
-                Ok(Entry::Installed(p)) => out.push(*p),
+                Ok(Entry::Installed(p, same)) => out.push((*p, same)),
             },
         }
     }
@@ -382,7 +385,7 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
     match root.read(&status_path, MAX_STATUS) {
         Ok(data) => {
             let out = parse_status(&data, &status_path, distro, sink);
-            packages.extend(out.into_iter().map(|p| (p, ListSource::Info)));
+            packages.extend(out.into_iter().map(|(p, same)| (p, ListSource::Info(same))));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => sink.problem(&status_path, None, format!("cannot read: {e}")),
@@ -405,12 +408,12 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
             };
             let mut out = Vec::new();
             parse_file(Paragraphs::new(&data), &file, distro, sink, &mut out);
-            for p in out {
+            for (p, same) in out {
                 let md5 = format!("{}.md5sums", name.to_string_lossy());
                 let src = if names.contains(OsStr::new(&md5)) {
                     ListSource::Md5sums(status_d.join(md5))
                 } else {
-                    ListSource::Info
+                    ListSource::Info(same)
                 };
                 packages.push((p, src));
             }
@@ -426,18 +429,25 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         return;
     }
 
-    // `info/NAME:ARCH.list` (`Multi-Arch: same`, preferred when both exist) or
-    // `info/NAME.list`, read by name in the opened `info` directory: trying the two names costs
-    // less than listing a directory of thousands of maintainer scripts. Anything unusual there
+    // `info/NAME:ARCH.list` for `Multi-Arch: same`, else `info/NAME.list` (dpkg names it with
+    // `pnaw_same`); the other name is tried second, for a database a change of Multi-Arch left
+    // behind. Read by name in the opened `info` directory: that costs less than listing a
+    // directory of thousands of maintainer scripts. Anything unusual there
     // (a symlinked list, `info` unreadable) falls back to a full in-root open, which also
     // names the error.
     let info = PathBuf::from(format!("{DPKG}/info"));
     let info_dir = root.open_dir(&info).ok();
-    let read_list = |p: &Package| -> Result<Option<Vec<u8>>, (PathBuf, std::io::Error)> {
-        for name in [
-            format!("{}:{}.list", p.name, p.arch),
-            format!("{}.list", p.name),
-        ] {
+    let read_list = |p: &Package,
+                     same: bool|
+     -> Result<Option<Vec<u8>>, (PathBuf, std::io::Error)> {
+        let with_arch = format!("{}:{}.list", p.name, p.arch);
+        let plain = format!("{}.list", p.name);
+        let names = if same {
+            [with_arch, plain]
+        } else {
+            [plain, with_arch]
+        };
+        for name in names {
             let path = info.join(&name);
             let read = match &info_dir {
                 Some(dir) => dir
@@ -469,7 +479,7 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         .par_iter()
         .map(|(p, src)| {
             let list = match src {
-                ListSource::Info => read_list(p).map(|buf| FileList {
+                ListSource::Info(same) => read_list(p, *same).map(|buf| FileList {
                     buf: buf.unwrap_or_default(),
                     sep: b'\n',
                     entries: None,
@@ -499,7 +509,7 @@ fn parse_status(
     file: &Path,
     distro: Option<&Distro>,
     sink: &mut Sink,
-) -> Vec<Package> {
+) -> Vec<(Package, bool)> {
     const SPLIT_MIN: usize = 256 * 1024;
     let mid = data.len() / 2;
     let cut = (data.len() >= SPLIT_MIN)
@@ -654,12 +664,18 @@ mod tests {
         let out = parse_status(data, Path::new("/s"), None, &mut sink);
         assert_eq!(out.len(), 2);
         assert_eq!(
-            (out[0].source_name.as_str(), out[0].source_version.as_str()),
+            (
+                out[0].0.source_name.as_str(),
+                out[0].0.source_version.as_str()
+            ),
             ("x", "2-2")
         );
-        assert_eq!(out[0].status.as_deref(), Some("hold ok installed"));
+        assert_eq!(out[0].0.status.as_deref(), Some("hold ok installed"));
         assert_eq!(
-            (out[1].source_name.as_str(), out[1].source_version.as_str()),
+            (
+                out[1].0.source_name.as_str(),
+                out[1].0.source_version.as_str()
+            ),
             ("zz", "5")
         );
         assert_eq!(sink.not_installed.len(), 1);
