@@ -111,8 +111,16 @@ Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
     );
     // Leftovers under the other name (a change of Multi-Arch): dpkg reads the list named after
     // the package's current Multi-Arch, so must we.
-    write(r, "var/lib/dpkg/info/libfoo1.list", b"/usr/share/stale-foo\n");
-    write(r, "var/lib/dpkg/info/dash:amd64.list", b"/usr/share/stale-dash\n");
+    write(
+        r,
+        "var/lib/dpkg/info/libfoo1.list",
+        b"/usr/share/stale-foo\n",
+    );
+    write(
+        r,
+        "var/lib/dpkg/info/dash:amd64.list",
+        b"/usr/share/stale-dash\n",
+    );
     fs::create_dir_all(r.join("usr/lib/x86_64-linux-gnu")).expect("mkdir");
     fs::create_dir_all(r.join("usr/bin")).expect("mkdir");
     std::os::unix::fs::symlink("usr/lib", r.join("lib")).expect("symlink");

@@ -112,8 +112,8 @@ pub struct RawProcess {
     pub mappings: Vec<Mapping>,
     /// Lines of `maps` that could not be parsed, or were cut by the size limit.
     pub bad_map_lines: usize,
-    /// Residency of every executable file mapping and read-only data mapping (see
-    /// `residency_wanted`), by start address.
+    /// Residency of every executable file mapping and of the read-only mapping right after
+    /// each (see `residency_wanted`), by start address.
     pub residency: HashMap<u64, Residency>,
     /// Socket inodes among its open file descriptors.
     pub sockets: Vec<u64>,
@@ -423,12 +423,26 @@ fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
     out
 }
 
-/// Whether a mapping's residency is read: executable file mappings (code), and private
-/// read-only file mappings past a file's first page (the read-only data segments of ELF
-/// objects, see [`crate::executed::QuietSegment`]; a file's first mapping holds its ELF
-/// header, and whole-file data mappings such as the locale archive start at offset 0).
-fn residency_wanted(m: &Mapping) -> bool {
-    matches!(m.target, Target::File { .. }) && (m.exec || (!m.write && !m.shared && m.offset > 0))
+/// Whether the residency of `mappings[i]` is read: executable file mappings (code), and the
+/// private read-only file mapping right after an executable one of the same file, where
+/// `-z separate-code` puts the read-only data segment (see
+/// [`crate::executed::QuietSegment`]; RELRO data, the file's first page and whole-file data
+/// mappings such as the locale archive never sit there).
+fn residency_wanted(mappings: &[Mapping], i: usize) -> bool {
+    let Some(m) = mappings.get(i) else {
+        return false;
+    };
+    if !matches!(m.target, Target::File { .. }) {
+        return false;
+    }
+    if m.exec {
+        return true;
+    }
+    let follows_code = i
+        .checked_sub(1)
+        .and_then(|j| mappings.get(j))
+        .is_some_and(|p| p.exec && p.dev == m.dev && p.inode == m.inode && p.offset < m.offset);
+    follows_code && !m.write && !m.shared
 }
 
 /// Residency of the mappings [`residency_wanted`] selects: pagemap when readable, else smaps
@@ -439,7 +453,10 @@ fn residency(
     limits: &Limits,
     page_size: u64,
 ) -> HashMap<u64, Residency> {
-    let wanted: Vec<&Mapping> = mappings.iter().filter(|m| residency_wanted(m)).collect();
+    let wanted: Vec<&Mapping> = (0..mappings.len())
+        .filter(|&i| residency_wanted(mappings, i))
+        .filter_map(|i| mappings.get(i))
+        .collect();
     let mut out = HashMap::with_capacity(wanted.len());
     if wanted.is_empty() {
         return out;
@@ -474,12 +491,11 @@ fn residency(
 
 /// Pages of pagemap entries read in one `pread`: 8 bytes each, so 64 KiB of entries.
 const RUN_PAGES: u64 = 8192;
-/// Unwanted pages between two mappings still read as part of one run.
-const RUN_GAP_PAGES: u64 = 64;
 
-/// The wanted mappings (sorted by address, as maps lists them) grouped into runs read with
-/// one `pread` each: a library's code and data mappings lie next to each other, and libraries
-/// next to libraries. A mapping over `max_pagemap_pages` is left out (its residency is
+/// The wanted mappings (sorted by address, as maps lists them) grouped into runs of adjacent
+/// ones read with one `pread` each: a library's code and read-only data lie next to each
+/// other. Nothing between two mappings is read (the kernel walks the page tables of every
+/// entry asked for). A mapping over `max_pagemap_pages` is left out (its residency is
 /// unreadable).
 fn runs<'m>(
     wanted: &'m [&'m Mapping],
@@ -497,9 +513,8 @@ fn runs<'m>(
             let mut end = first.end;
             let mut n = 1;
             for m in tail {
-                let gap = m.start.saturating_sub(end) / ps;
                 let span = m.end.saturating_sub(first.start) / ps;
-                if m.start < end || gap > RUN_GAP_PAGES || span > RUN_PAGES {
+                if m.start != end || span > RUN_PAGES {
                     break;
                 }
                 end = m.end;
