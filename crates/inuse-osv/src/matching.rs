@@ -451,6 +451,17 @@ fn cve_order(a: &str, b: &str) -> Ordering {
 /// id (`UBUNTU-CVE-2024-3094`), aliases, `related` and `upstream`, the last two also through
 /// ids that spell a CVE in them.
 pub fn single_cve(r: &Record) -> Option<String> {
+    single_cve_of(
+        std::iter::once(&r.id)
+            .chain(&r.aliases)
+            .chain(&r.related)
+            .chain(&r.upstream)
+            .map(String::as_str),
+    )
+}
+
+/// [`single_cve`] of a record's id, aliases, related and upstream ids.
+pub(crate) fn single_cve_of<'s>(ids: impl Iterator<Item = &'s str>) -> Option<String> {
     let mut cves: BTreeSet<String> = BTreeSet::new();
     let mut note = |id: &str| {
         if is_cve(id) {
@@ -462,8 +473,7 @@ pub fn single_cve(r: &Record) -> Option<String> {
             }
         }
     };
-    note(&r.id);
-    for id in r.aliases.iter().chain(&r.related).chain(&r.upstream) {
+    for id in ids {
         note(id);
     }
     if cves.len() == 1 {

@@ -32,6 +32,7 @@
 //! a read-only open migrates an older store when the file is writable and otherwise says how
 //! to. A store written by a newer inuse is refused rather than misread.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use rayon::slice::ParallelSliceMut;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Range, Record};
+use crate::model::{Range, RangeView, Record, RecordView};
 
 /// The current schema, created in one step in a new store.
 const SCHEMA: &str = "
@@ -161,16 +162,16 @@ pub struct StoredEntry {
 
 /// An affected entry serialised from borrowed parts (the same JSON as [`StoredEntry`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-struct EntryRef<'a> {
-    #[serde(rename = "r", skip_serializing_if = "<[Range]>::is_empty")]
-    ranges: &'a [Range],
-    #[serde(rename = "v", skip_serializing_if = "<[String]>::is_empty")]
-    versions: &'a [String],
+struct EntryRef<'v, 'a> {
+    #[serde(rename = "r", skip_serializing_if = "<[RangeView<'a>]>::is_empty")]
+    ranges: &'v [RangeView<'a>],
+    #[serde(rename = "v", skip_serializing_if = "<[Cow<'a, str>]>::is_empty")]
+    versions: &'v [Cow<'a, str>],
 }
 
 /// A record made ready for the store: everything derived from it that is stored, computed
 /// without the store (so in parallel with other records).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
     id: String,
     modified_us: i64,
@@ -196,13 +197,18 @@ impl Prepared {
     /// Prepares `record`, whose JSON compressed with raw deflate is `deflated` (see
     /// [`deflate`]).
     pub fn new(record: &Record, deflated: Vec<u8>) -> Prepared {
+        Prepared::of(&RecordView::of(record), deflated)
+    }
+
+    /// [`Prepared::new`] of a record still borrowing from its JSON.
+    pub(crate) fn of(record: &RecordView<'_>, deflated: Vec<u8>) -> Prepared {
         // Microseconds fit an i64 for ±292,000 years, so no valid timestamp saturates.
         let modified_us = i64::try_from(record.modified.unix_nanos() / 1000).unwrap_or(i64::MAX);
         let withdrawn = record.withdrawn.is_some();
         // Distinct entries, compared as values before they are serialised: an advisory naming
         // forty binary packages with one fixed version serialises that entry once.
-        let mut distinct: Vec<EntryRef<'_>> = Vec::new();
-        let mut index: HashMap<EntryRef<'_>, u32> = HashMap::new();
+        let mut distinct: Vec<EntryRef<'_, '_>> = Vec::new();
+        let mut index: HashMap<EntryRef<'_, '_>, u32> = HashMap::new();
         let mut packages = Vec::with_capacity(record.affected.len());
         // A withdrawn record never matches: it is kept (so an older copy cannot come back)
         // but indexes nothing.
@@ -220,11 +226,7 @@ impl Prepared {
                         distinct.len() as u32 - 1
                     }),
                 };
-                packages.push((
-                    a.package.ecosystem.as_str().to_owned(),
-                    a.package.name.clone(),
-                    i,
-                ));
+                packages.push((a.ecosystem.to_string(), a.name.to_string(), i));
             }
         }
         let entries = serde_json::to_string(&distinct).unwrap_or_default();
@@ -236,14 +238,21 @@ impl Prepared {
             by_ecosystem.entry(ecosystem).or_default().push(package);
         }
         let packages_json = serde_json::to_string(&by_ecosystem).unwrap_or_default();
+        let ids = record
+            .aliases
+            .iter()
+            .chain(&record.related)
+            .chain(&record.upstream);
         Prepared {
-            id: record.id.clone(),
+            id: record.id.to_string(),
             modified_us,
             modified: record.modified.as_str().to_owned(),
             withdrawn,
             aliases: record.aliases.join(" "),
-            cve: crate::matching::single_cve(record),
-            summary: record.summary.clone(),
+            cve: crate::matching::single_cve_of(
+                std::iter::once(&*record.id).chain(ids.map(|id| &**id)),
+            ),
+            summary: record.summary.as_deref().map(str::to_owned),
             details_line: record
                 .details
                 .as_deref()
@@ -1109,6 +1118,33 @@ mod tests {
             Record::from_json(json.as_bytes()).unwrap(),
             json.into_bytes(),
         )
+    }
+
+    #[test]
+    fn prepared_from_the_json_is_prepared_from_the_record() {
+        let json = br#"{"id":"DSA-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1234"],
+            "summary":"Important: caf\u00e9","details":"  first\nsecond","affected":[
+            {"package":{"ecosystem":"Debian:12","name":"a"},"versions":["1.0-1"],
+             "database_specific":{"urgency":"HIGH"}},
+            {"package":{"ecosystem":"Debian:12","name":"b\u0062"},"versions":["1.0-1"]},
+            {"package":{"ecosystem":"Debian:11","name":"a"},"ranges":[{"type":"ECOSYSTEM",
+             "events":[{"introduced":"0"},{"fixed":"1.0\u002d1"}]}]},
+            {"package":{"ecosystem":"npm","name":"c"},"ranges":[{"type":"GIT","repo":"r",
+             "events":[{"introduced":"x"}]}]}],
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}"#;
+        let record = Record::from_json(json).unwrap();
+        let view = RecordView::from_json(json).unwrap();
+        let from_json = Prepared::of(&view, deflate(json));
+        assert_eq!(from_json, Prepared::new(&record, deflate(json)));
+        assert_eq!(from_json.cve.as_deref(), Some("CVE-2024-1234"));
+        assert_eq!(from_json.details_line.as_deref(), Some("first"));
+        assert_eq!(from_json.distro_severity.as_deref(), Some("high"));
+        assert_eq!(from_json.packages.len(), 4);
+        assert_eq!(from_json.packages[1], ("Debian:12".into(), "bb".into(), 0));
+        assert_eq!(
+            from_json.entries,
+            r#"[{"v":["1.0-1"]},{"r":[{"kind":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-1"}]}]},{"r":[{"kind":"GIT","repo":"r","events":[{"introduced":"x"}]}]}]"#
+        );
     }
 
     #[test]
