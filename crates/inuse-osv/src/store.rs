@@ -940,38 +940,80 @@ fn put(
     };
     if outcome == Put::Replaced && staged.records.contains(&n) {
         // Added earlier in this transaction (the same id twice in one import): rare.
-        staged.rows.retain(|r| r.2 != n);
+        staged.rows.retain(|r| r.1 != n);
     }
     staged.records.insert(n);
-    staged.rows.extend(
-        p.packages
-            .into_iter()
-            .map(|(ecosystem, package, entry)| (ecosystem, package, n, entry)),
-    );
+    for (ecosystem, package, entry) in &p.packages {
+        let key = staged.key(ecosystem, package);
+        staged.rows.push((key, n, *entry));
+    }
     Ok(outcome)
 }
 
 /// `affected` rows of one transaction, inserted when it commits: sorted, they go into the
 /// table's B-tree in order (adjacent pages, full pages), several times faster than one by one
-/// as records come.
+/// as records come. Each distinct `(ecosystem, package)` is kept once and the rows refer to it
+/// by number, so that sorting them compares numbers, not strings.
 #[derive(Default)]
 struct Staged {
-    /// `(ecosystem, package, record, entry)`.
-    rows: Vec<(String, String, i64, u32)>,
+    /// `(key, record, entry)`, `key` indexing `keys`.
+    rows: Vec<(u32, i64, u32)>,
     /// Records with rows here.
     records: HashSet<i64>,
+    /// The distinct `(ecosystem, package)` of the rows, as `ecosystem NUL package` (an
+    /// ecosystem holds no control characters, so this orders as the pair does).
+    keys: Vec<String>,
+    /// Their numbers.
+    numbers: HashMap<String, u32>,
+    /// Scratch space for a key being looked up.
+    scratch: String,
 }
 
 impl Staged {
+    /// The number of `(ecosystem, package)`.
+    fn key(&mut self, ecosystem: &str, package: &str) -> u32 {
+        self.scratch.clear();
+        self.scratch.push_str(ecosystem);
+        self.scratch.push('\0');
+        self.scratch.push_str(package);
+        if let Some(&k) = self.numbers.get(self.scratch.as_str()) {
+            return k;
+        }
+        let k = self.keys.len() as u32;
+        self.keys.push(self.scratch.clone());
+        self.numbers.insert(self.scratch.clone(), k);
+        k
+    }
+
     /// Inserts the rows. None of them can be in the table already: a record's rows are
     /// deleted before it is replaced, and new records have new row numbers.
     fn flush(&mut self, conn: &Connection, path: &Path) -> Result<(), StoreError> {
         const CHUNK: usize = 32;
         let e = |e| sql(path, e);
         let mut rows = std::mem::take(&mut self.rows);
+        let keys = std::mem::take(&mut self.keys);
         self.records.clear();
+        self.numbers.clear();
+        // The rank of each key in `(ecosystem, package)` order.
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+        let mut rank = vec![0u32; keys.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        for row in &mut rows {
+            row.0 = rank[row.0 as usize];
+        }
         rows.par_sort_unstable();
         rows.dedup();
+        // By rank: `(ecosystem, package)` of each.
+        let pairs: Vec<(&str, &str)> = order
+            .iter()
+            .map(|&k| {
+                let key = &keys[k as usize];
+                key.split_once('\0').unwrap_or((key, ""))
+            })
+            .collect();
         let one = "(?, ?, ?, ?)";
         let many = format!(
             "INSERT INTO affected (ecosystem, package, record, entry) VALUES {}",
@@ -982,7 +1024,8 @@ impl Staged {
             let mut st = conn.prepare_cached(&many).map_err(e)?;
             for chunk in &mut chunks {
                 let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CHUNK * 4);
-                for (ecosystem, package, record, entry) in chunk {
+                for (key, record, entry) in chunk {
+                    let (ecosystem, package) = &pairs[*key as usize];
                     values.extend([ecosystem as &dyn rusqlite::ToSql, package, record, entry]);
                 }
                 st.execute(values.as_slice()).map_err(e)?;
@@ -993,7 +1036,8 @@ impl Staged {
                 "INSERT INTO affected (ecosystem, package, record, entry) VALUES {one}"
             ))
             .map_err(e)?;
-        for (ecosystem, package, record, entry) in chunks.remainder() {
+        for (key, record, entry) in chunks.remainder() {
+            let (ecosystem, package) = pairs[*key as usize];
             st.execute(params![ecosystem, package, record, entry])
                 .map_err(e)?;
         }
@@ -1145,6 +1189,26 @@ mod tests {
             from_json.entries,
             r#"[{"v":["1.0-1"]},{"r":[{"kind":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-1"}]}]},{"r":[{"kind":"GIT","repo":"r","events":[{"introduced":"x"}]}]}]"#
         );
+    }
+
+    #[test]
+    fn a_record_replaced_in_the_same_import_leaves_only_its_new_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("v.sqlite")).unwrap();
+        let (r1, j1) = rec("X-1", "2024-01-01T00:00:00Z", "a");
+        let (r2, j2) = rec("X-1", "2024-02-01T00:00:00Z", "b");
+        let (r3, j3) = rec("X-2", "2024-01-01T00:00:00Z", "a");
+        let mut w = store.writer().unwrap();
+        assert_eq!(w.put(&r1, &j1, "t").unwrap(), Put::Added);
+        assert_eq!(w.put(&r3, &j3, "t").unwrap(), Put::Added);
+        assert_eq!(w.put(&r2, &j2, "t").unwrap(), Put::Replaced);
+        w.commit().unwrap();
+        let ids = |package: &str| -> Vec<String> {
+            let rows = store.affected("Debian:12", None, package).unwrap();
+            rows.into_iter().map(|(id, _)| id).collect()
+        };
+        assert_eq!(ids("a"), ["X-2"]);
+        assert_eq!(ids("b"), ["X-1"]);
     }
 
     #[test]
