@@ -462,25 +462,22 @@ pub fn single_cve(r: &Record) -> Option<String> {
 
 /// [`single_cve`] of a record's id, aliases, related and upstream ids.
 pub(crate) fn single_cve_of<'s>(ids: impl Iterator<Item = &'s str>) -> Option<String> {
-    let mut cves: BTreeSet<String> = BTreeSet::new();
-    let mut note = |id: &str| {
-        if is_cve(id) {
-            cves.insert(id.to_owned());
-        } else if let Some(pos) = id.find("-CVE-") {
-            let c = &id[pos + 1..];
-            if is_cve(c) {
-                cves.insert(c.to_owned());
-            }
-        }
-    };
+    let mut found: Option<&str> = None;
     for id in ids {
-        note(id);
+        let cve = if is_cve(id) {
+            Some(id)
+        } else {
+            id.find("-CVE-")
+                .map(|pos| &id[pos + 1..])
+                .filter(|c| is_cve(c))
+        };
+        match (cve, found) {
+            (Some(c), None) => found = Some(c),
+            (Some(c), Some(f)) if c != f => return None,
+            _ => {}
+        }
     }
-    if cves.len() == 1 {
-        cves.into_iter().next()
-    } else {
-        None
-    }
+    found.map(str::to_owned)
 }
 
 /// Union-find over identifier strings.

@@ -562,8 +562,18 @@ pub(crate) enum EventView<'a> {
 impl<'a> RecordView<'a> {
     /// Parses and validates one record from JSON bytes, exactly as [`Record::from_json`].
     pub fn from_json(bytes: &'a [u8]) -> Result<RecordView<'a>, Invalid> {
+        // Valid UTF-8 as a whole (checked at once, fast), its strings need not be checked one
+        // by one; otherwise it is read as bytes, which fails where `Record::from_json` would.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::read(serde_json::Deserializer::from_str(text)),
+            Err(_) => Self::read(serde_json::Deserializer::from_slice(bytes)),
+        }
+    }
+
+    fn read<R: serde_json::de::Read<'a>>(
+        mut de: serde_json::Deserializer<R>,
+    ) -> Result<RecordView<'a>, Invalid> {
         let json = |e: serde_json::Error| Invalid(e.to_string());
-        let mut de = serde_json::Deserializer::from_slice(bytes);
         let raw = RawRecord::deserialize(&mut de).map_err(json)?;
         // Validated before the end of the input is checked, as `#[serde(try_from)]` does.
         let view = RecordView::validate(raw)?;

@@ -185,8 +185,12 @@ pub struct Prepared {
     distro_severity: Option<String>,
     /// JSON array of the distinct entries.
     entries: String,
-    /// `(ecosystem, package, index in entries)` of every affected package.
-    packages: Vec<(String, String, u32)>,
+    /// Every affected package: where its `ecosystem NUL package` ends in `package_keys`, and
+    /// its index in `entries`.
+    packages: Vec<(usize, u32)>,
+    /// The `ecosystem NUL package` of every affected package, one after the other (one
+    /// string rather than two per package).
+    package_keys: String,
     /// The packages as stored: a JSON object of ecosystem to package names.
     packages_json: String,
     /// The raw JSON, raw-deflate compressed.
@@ -207,36 +211,51 @@ impl Prepared {
         let withdrawn = record.withdrawn.is_some();
         // Distinct entries, compared as values before they are serialised: an advisory naming
         // forty binary packages with one fixed version serialises that entry once.
+        // A few distinct entries (the usual case) are found by comparing them all; a hash
+        // index is made past that, so that a record of many distinct entries is not quadratic.
+        const SCAN: usize = 16;
         let mut distinct: Vec<EntryRef<'_, '_>> = Vec::new();
         let mut index: HashMap<EntryRef<'_, '_>, u32> = HashMap::new();
-        let mut packages = Vec::with_capacity(record.affected.len());
+        let mut packages = Vec::new();
+        let mut package_keys = String::new();
+        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         // A withdrawn record never matches: it is kept (so an older copy cannot come back)
         // but indexes nothing.
         if !withdrawn {
+            packages.reserve_exact(record.affected.len());
             for a in &record.affected {
                 let entry = EntryRef {
                     ranges: &a.ranges,
                     versions: &a.versions,
                 };
-                // Usually the same as the previous entry: compared directly, without hashing.
-                let i = match distinct.last() {
-                    Some(last) if *last == entry => distinct.len() as u32 - 1,
-                    _ => *index.entry(entry).or_insert_with(|| {
+                let i = if distinct.len() <= SCAN {
+                    match distinct.iter().position(|d| *d == entry) {
+                        Some(i) => i as u32,
+                        None => {
+                            distinct.push(entry);
+                            if distinct.len() > SCAN {
+                                index = distinct.iter().copied().zip(0..).collect();
+                            }
+                            distinct.len() as u32 - 1
+                        }
+                    }
+                } else {
+                    *index.entry(entry).or_insert_with(|| {
                         distinct.push(entry);
                         distinct.len() as u32 - 1
-                    }),
+                    })
                 };
-                packages.push((a.ecosystem.to_string(), a.name.to_string(), i));
+                package_keys.push_str(&a.ecosystem);
+                package_keys.push('\0');
+                package_keys.push_str(&a.name);
+                packages.push((package_keys.len(), i));
+                by_ecosystem.entry(&a.ecosystem).or_default().push(&a.name);
             }
         }
         let entries = serde_json::to_string(&distinct).unwrap_or_default();
         let cvss = record
             .best_cvss()
             .map(|c| (c.score, c.vector.clone(), c.rating().as_str()));
-        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (ecosystem, package, _) in &packages {
-            by_ecosystem.entry(ecosystem).or_default().push(package);
-        }
         let packages_json = serde_json::to_string(&by_ecosystem).unwrap_or_default();
         let ids = record
             .aliases
@@ -261,9 +280,20 @@ impl Prepared {
             distro_severity: record.distro_severity(),
             entries,
             packages,
+            package_keys,
             packages_json,
             deflated,
         }
+    }
+
+    /// `(ecosystem NUL package, index in entries)` of every affected package.
+    fn packages(&self) -> impl Iterator<Item = (&str, u32)> {
+        let mut start = 0;
+        self.packages.iter().map(move |&(end, entry)| {
+            let key = self.package_keys.get(start..end).unwrap_or_default();
+            start = end;
+            (key, entry)
+        })
     }
 
     /// The record id.
@@ -943,9 +973,9 @@ fn put(
         staged.rows.retain(|r| r.1 != n);
     }
     staged.records.insert(n);
-    for (ecosystem, package, entry) in &p.packages {
-        let key = staged.key(ecosystem, package);
-        staged.rows.push((key, n, *entry));
+    for (key, entry) in p.packages() {
+        let key = staged.key(key);
+        staged.rows.push((key, n, entry));
     }
     Ok(outcome)
 }
@@ -965,23 +995,27 @@ struct Staged {
     keys: Vec<String>,
     /// Their numbers.
     numbers: HashMap<String, u32>,
-    /// Scratch space for a key being looked up.
-    scratch: String,
+    /// The number of the last key looked up: records often name a package several times
+    /// in a row.
+    last: Option<u32>,
 }
 
 impl Staged {
-    /// The number of `(ecosystem, package)`.
-    fn key(&mut self, ecosystem: &str, package: &str) -> u32 {
-        self.scratch.clear();
-        self.scratch.push_str(ecosystem);
-        self.scratch.push('\0');
-        self.scratch.push_str(package);
-        if let Some(&k) = self.numbers.get(self.scratch.as_str()) {
+    /// The number of `ecosystem NUL package`.
+    fn key(&mut self, key: &str) -> u32 {
+        if let Some(k) = self.last.filter(|&k| self.keys[k as usize] == key) {
             return k;
         }
-        let k = self.keys.len() as u32;
-        self.keys.push(self.scratch.clone());
-        self.numbers.insert(self.scratch.clone(), k);
+        let k = match self.numbers.get(key) {
+            Some(&k) => k,
+            None => {
+                let k = self.keys.len() as u32;
+                self.keys.push(key.to_owned());
+                self.numbers.insert(key.to_owned(), k);
+                k
+            }
+        };
+        self.last = Some(k);
         k
     }
 
@@ -994,6 +1028,7 @@ impl Staged {
         let keys = std::mem::take(&mut self.keys);
         self.records.clear();
         self.numbers.clear();
+        self.last = None;
         // The rank of each key in `(ecosystem, package)` order.
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
@@ -1183,8 +1218,20 @@ mod tests {
         assert_eq!(from_json.cve.as_deref(), Some("CVE-2024-1234"));
         assert_eq!(from_json.details_line.as_deref(), Some("first"));
         assert_eq!(from_json.distro_severity.as_deref(), Some("high"));
-        assert_eq!(from_json.packages.len(), 4);
-        assert_eq!(from_json.packages[1], ("Debian:12".into(), "bb".into(), 0));
+        let packages: Vec<(&str, u32)> = from_json.packages().collect();
+        assert_eq!(
+            packages,
+            [
+                ("Debian:12\0a", 0),
+                ("Debian:12\0bb", 0),
+                ("Debian:11\0a", 1),
+                ("npm\0c", 2)
+            ]
+        );
+        assert_eq!(
+            from_json.packages_json,
+            r#"{"Debian:11":["a"],"Debian:12":["a","bb"],"npm":["c"]}"#
+        );
         assert_eq!(
             from_json.entries,
             r#"[{"v":["1.0-1"]},{"r":[{"kind":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-1"}]}]},{"r":[{"kind":"GIT","repo":"r","events":[{"introduced":"x"}]}]}]"#
