@@ -94,6 +94,13 @@ impl Ecosystem {
     /// Validates an ecosystem string: a known base name, and a release of printable
     /// characters.
     pub fn parse(s: &str) -> Result<Ecosystem, &'static str> {
+        Self::check(s)?;
+        Ok(Ecosystem(s.to_owned()))
+    }
+
+    /// What [`Ecosystem::parse`] checks, without making an [`Ecosystem`]; `Ok` holds the
+    /// ecosystem's [`Ecosystem::scheme`].
+    pub(crate) fn check(s: &str) -> Result<Option<Scheme>, &'static str> {
         if s.is_empty() || s.len() > MAX_LEN {
             return Err("empty or too long");
         }
@@ -107,7 +114,12 @@ impl Ecosystem {
         if s.len() > base.len() && s.ends_with(':') {
             return Err("empty release");
         }
-        Ok(Ecosystem(s.to_owned()))
+        Ok(scheme_of(base))
+    }
+
+    /// An ecosystem string that [`Ecosystem::check`] accepted.
+    pub(crate) fn from_valid(s: String) -> Ecosystem {
+        Ecosystem(s)
     }
 
     /// The whole string.
@@ -127,13 +139,7 @@ impl Ecosystem {
 
     /// The version scheme of `ECOSYSTEM` ranges, for the ecosystems inuse can match.
     pub fn scheme(&self) -> Option<Scheme> {
-        Some(match self.base() {
-            "Debian" | "Ubuntu" => Scheme::Deb,
-            "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" | "MinimOS" => Scheme::Apk,
-            "AlmaLinux" | "Rocky Linux" | "Red Hat" | "openSUSE" | "SUSE" | "Azure Linux"
-            | "Mageia" | "openEuler" | "Photon OS" => Scheme::Rpm,
-            _ => return None,
-        })
+        scheme_of(self.base())
     }
 
     /// Whether records name source or binary packages.
@@ -176,6 +182,17 @@ impl Ecosystem {
     pub fn archive_name(&self) -> &str {
         self.base()
     }
+}
+
+/// The version scheme of `ECOSYSTEM` ranges of the base ecosystem `base`.
+fn scheme_of(base: &str) -> Option<Scheme> {
+    Some(match base {
+        "Debian" | "Ubuntu" => Scheme::Deb,
+        "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" | "MinimOS" => Scheme::Apk,
+        "AlmaLinux" | "Rocky Linux" | "Red Hat" | "openSUSE" | "SUSE" | "Azure Linux"
+        | "Mageia" | "openEuler" | "Photon OS" => Scheme::Rpm,
+        _ => return None,
+    })
 }
 
 impl fmt::Display for Ecosystem {

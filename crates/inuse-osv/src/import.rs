@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
-use crate::model::Record;
+use crate::model::{Record, RecordView};
 use crate::store::{Prepared, Put, StoreError, Writer, deflate};
 
 /// Bounds on what an import reads.
@@ -674,13 +674,15 @@ fn parse_json(name: String, bytes: &[u8], deflated: Option<Vec<u8>>, out: &mut V
 }
 
 fn parse_one(name: String, bytes: &[u8], deflated: Option<Vec<u8>>) -> Outcome {
-    match Record::from_json(bytes) {
+    // Validated as `Record::from_json` does, but what is stored is derived from the strings
+    // of `bytes` rather than from copies of them.
+    match RecordView::from_json(bytes) {
         Ok(mut record) => {
             let deflated = deflated.unwrap_or_else(|| deflate(bytes));
             let warnings = std::mem::take(&mut record.warnings);
             Outcome::Record {
                 name,
-                prepared: Box::new(Prepared::new(&record, deflated)),
+                prepared: Box::new(Prepared::of(&record, deflated)),
                 warnings,
             }
         }

@@ -451,26 +451,33 @@ fn cve_order(a: &str, b: &str) -> Ordering {
 /// id (`UBUNTU-CVE-2024-3094`), aliases, `related` and `upstream`, the last two also through
 /// ids that spell a CVE in them.
 pub fn single_cve(r: &Record) -> Option<String> {
-    let mut cves: BTreeSet<String> = BTreeSet::new();
-    let mut note = |id: &str| {
-        if is_cve(id) {
-            cves.insert(id.to_owned());
-        } else if let Some(pos) = id.find("-CVE-") {
-            let c = &id[pos + 1..];
-            if is_cve(c) {
-                cves.insert(c.to_owned());
-            }
+    single_cve_of(
+        std::iter::once(&r.id)
+            .chain(&r.aliases)
+            .chain(&r.related)
+            .chain(&r.upstream)
+            .map(String::as_str),
+    )
+}
+
+/// [`single_cve`] of a record's id, aliases, related and upstream ids.
+pub(crate) fn single_cve_of<'s>(ids: impl Iterator<Item = &'s str>) -> Option<String> {
+    let mut found: Option<&str> = None;
+    for id in ids {
+        let cve = if is_cve(id) {
+            Some(id)
+        } else {
+            id.find("-CVE-")
+                .map(|pos| &id[pos + 1..])
+                .filter(|c| is_cve(c))
+        };
+        match (cve, found) {
+            (Some(c), None) => found = Some(c),
+            (Some(c), Some(f)) if c != f => return None,
+            _ => {}
         }
-    };
-    note(&r.id);
-    for id in r.aliases.iter().chain(&r.related).chain(&r.upstream) {
-        note(id);
     }
-    if cves.len() == 1 {
-        cves.into_iter().next()
-    } else {
-        None
-    }
+    found.map(str::to_owned)
 }
 
 /// Union-find over identifier strings.

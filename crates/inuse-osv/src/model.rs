@@ -2,9 +2,11 @@
 //!
 //! Reference: the OSV schema, <https://ossf.github.io/osv-schema/> (`osv.schema.json` in the
 //! shared test data). Every record comes from outside (a zip from the network, a file a user
-//! points at), so it is read into `Raw*` structs that mirror the JSON and converted into the
-//! types below by `TryFrom` (`#[serde(try_from = ...)]`): once a [`Record`] exists, the rest of
-//! the crate relies on its invariants:
+//! points at), so it is read into `Raw*` structs that mirror the JSON (their strings borrowed
+//! from it where they hold no escapes) and validated into a `RecordView`, the types below with
+//! borrowed strings, which an import stores without copying every string, and which
+//! `Record::from_json` (and `Deserialize`) turns into a [`Record`]: once a [`Record`] exists,
+//! the rest of the crate relies on its invariants:
 //!
 //! - `id` and every alias are non-empty, at most [`MAX_ID_LEN`] bytes, printable ASCII without
 //!   spaces; `modified` is a valid RFC 3339 time (it decides which copy of a record wins);
@@ -19,8 +21,10 @@
 //!
 //! Unknown fields are ignored (the schema grows); wrong types are errors.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -31,8 +35,7 @@ use crate::ecosystem::Ecosystem;
 pub const MAX_ID_LEN: usize = 256;
 
 /// A validated OSV record.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "RawRecord")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The record's identifier (`DSA-5649-1`, `CVE-2024-3094`, `ALSA-2024:1601`).
     pub id: String,
@@ -77,28 +80,25 @@ pub struct Severity {
 }
 
 impl Severity {
-    fn parse(raw: RawSeverity, warnings: &mut Vec<String>) -> Severity {
-        let parsed = match raw.kind.as_str() {
-            "CVSS_V2" => Some(Cvss::v2(&raw.score)),
-            "CVSS_V3" => Some(Cvss::v3(&raw.score)),
-            "CVSS_V4" => Some(Cvss::v4(&raw.score)),
+    fn parse(raw: RawSeverity<'_>, warnings: &mut Vec<String>) -> Severity {
+        let (kind, score) = (raw.kind.0, raw.score.0);
+        let parsed = match &*kind {
+            "CVSS_V2" => Some(Cvss::v2(&score)),
+            "CVSS_V3" => Some(Cvss::v3(&score)),
+            "CVSS_V4" => Some(Cvss::v4(&score)),
             _ => None,
         };
         let cvss = match parsed {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
-                warnings.push(format!(
-                    "severity {} {:?}: {e}",
-                    raw.kind,
-                    truncate(&raw.score, 80)
-                ));
+                warnings.push(format!("severity {} {:?}: {e}", kind, truncate(&score, 80)));
                 None
             }
             None => None,
         };
         Severity {
-            kind: raw.kind,
-            score: raw.score,
+            kind: kind.into_owned(),
+            score: score.into_owned(),
             cvss,
         }
     }
@@ -322,53 +322,109 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 pub struct Invalid(pub String);
 
 // ---------------------------------------------------------------------------------------------
-// Raw mirror of the JSON.
+// Raw mirror of the JSON, borrowing its strings.
+
+/// A string of the JSON: borrowed from the input when it holds no escape sequence (most do),
+/// else unescaped into a new one. Deserialises as `String` does, with the same errors.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Str<'a>, D::Error> {
+        struct StrVisitor;
+
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Str<'de>, E> {
+                match std::str::from_utf8(v) {
+                    Ok(s) => Ok(Str(Cow::Owned(s.to_owned()))),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(v), &self)),
+                }
+            }
+
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Str<'de>, E> {
+                match String::from_utf8(v) {
+                    Ok(s) => Ok(Str(Cow::Owned(s))),
+                    Err(e) => Err(E::invalid_value(
+                        de::Unexpected::Bytes(&e.into_bytes()),
+                        &self,
+                    )),
+                }
+            }
+        }
+
+        d.deserialize_string(StrVisitor)
+    }
+}
+
+fn owned(list: Option<Vec<Str<'_>>>) -> Vec<Cow<'_, str>> {
+    list.unwrap_or_default().into_iter().map(|s| s.0).collect()
+}
 
 #[derive(Deserialize)]
-struct RawRecord {
-    id: String,
-    modified: String,
-    #[serde(default)]
-    published: Option<String>,
-    #[serde(default)]
-    withdrawn: Option<String>,
-    #[serde(default)]
-    aliases: Option<Vec<String>>,
-    #[serde(default)]
-    related: Option<Vec<String>>,
-    #[serde(default)]
-    upstream: Option<Vec<String>>,
-    #[serde(default)]
-    summary: Option<String>,
-    #[serde(default)]
-    details: Option<String>,
-    #[serde(default)]
-    severity: Option<Vec<RawSeverity>>,
-    #[serde(default)]
-    affected: Option<Vec<RawAffected>>,
-    #[serde(default)]
-    references: Option<Vec<RawReference>>,
+struct RawRecord<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    modified: Str<'a>,
+    #[serde(default, borrow)]
+    published: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    withdrawn: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    aliases: Option<Vec<Str<'a>>>,
+    #[serde(default, borrow)]
+    related: Option<Vec<Str<'a>>>,
+    #[serde(default, borrow)]
+    upstream: Option<Vec<Str<'a>>>,
+    #[serde(default, borrow)]
+    summary: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    details: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    severity: Option<Vec<RawSeverity<'a>>>,
+    #[serde(default, borrow)]
+    affected: Option<Vec<RawAffected<'a>>>,
+    #[serde(default, borrow)]
+    references: Option<Vec<RawReference<'a>>>,
     #[serde(default)]
     database_specific: Option<Value>,
 }
 
 #[derive(Deserialize)]
-struct RawSeverity {
-    #[serde(rename = "type")]
-    kind: String,
-    score: String,
+struct RawSeverity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    score: Str<'a>,
 }
 
 #[derive(Deserialize)]
-struct RawAffected {
-    #[serde(default)]
-    package: Option<RawPackage>,
-    #[serde(default)]
-    ranges: Option<Vec<RawRange>>,
-    #[serde(default)]
-    versions: Option<Vec<String>>,
-    #[serde(default)]
-    severity: Option<Vec<RawSeverity>>,
+struct RawAffected<'a> {
+    #[serde(default, borrow)]
+    package: Option<RawPackage<'a>>,
+    #[serde(default, borrow)]
+    ranges: Option<Vec<RawRange<'a>>>,
+    #[serde(default, borrow)]
+    versions: Option<Vec<Str<'a>>>,
+    #[serde(default, borrow)]
+    severity: Option<Vec<RawSeverity<'a>>>,
     #[serde(default)]
     ecosystem_specific: Option<Value>,
     #[serde(default)]
@@ -376,39 +432,43 @@ struct RawAffected {
 }
 
 #[derive(Deserialize)]
-struct RawPackage {
-    ecosystem: String,
-    name: String,
-    #[serde(default)]
-    purl: Option<String>,
+struct RawPackage<'a> {
+    #[serde(borrow)]
+    ecosystem: Str<'a>,
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(default, borrow)]
+    purl: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawRange {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    repo: Option<String>,
-    events: Vec<RawEvent>,
+struct RawRange<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(default, borrow)]
+    repo: Option<Str<'a>>,
+    #[serde(borrow)]
+    events: Vec<RawEvent<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawEvent {
-    #[serde(default)]
-    introduced: Option<String>,
-    #[serde(default)]
-    fixed: Option<String>,
-    #[serde(default)]
-    last_affected: Option<String>,
-    #[serde(default)]
-    limit: Option<String>,
+struct RawEvent<'a> {
+    #[serde(default, borrow)]
+    introduced: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    fixed: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    last_affected: Option<Str<'a>>,
+    #[serde(default, borrow)]
+    limit: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawReference {
-    #[serde(rename = "type")]
-    kind: String,
-    url: String,
+struct RawReference<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    url: Str<'a>,
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -429,8 +489,8 @@ fn check_id(what: &str, id: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn ids(what: &str, list: Option<Vec<String>>) -> Result<Vec<String>, Invalid> {
-    let list = list.unwrap_or_default();
+fn ids<'a>(what: &str, list: Option<Vec<Str<'a>>>) -> Result<Vec<Cow<'a, str>>, Invalid> {
+    let list = owned(list);
     for id in &list {
         check_id(what, id)?;
     }
@@ -441,24 +501,144 @@ fn time(what: &str, s: &str) -> Result<Timestamp, Invalid> {
     Timestamp::parse(s).map_err(|e| Invalid(format!("{what} {:?}: {e}", truncate(s, 64))))
 }
 
-impl TryFrom<RawRecord> for Record {
-    type Error = Invalid;
+// ---------------------------------------------------------------------------------------------
+// The validated record, borrowing.
 
-    fn try_from(raw: RawRecord) -> Result<Record, Invalid> {
-        check_id("id", &raw.id)?;
-        let modified = time("modified", &raw.modified)?;
+/// A validated record whose strings borrow from its JSON (or from a [`Record`]): what an
+/// import stores is derived from it without copying every string of the record first.
+/// [`RecordView::into_owned`] makes the [`Record`].
+#[derive(Debug, Clone)]
+pub(crate) struct RecordView<'a> {
+    pub id: Cow<'a, str>,
+    pub modified: Timestamp,
+    pub published: Option<Timestamp>,
+    pub withdrawn: Option<Timestamp>,
+    pub aliases: Vec<Cow<'a, str>>,
+    pub related: Vec<Cow<'a, str>>,
+    pub upstream: Vec<Cow<'a, str>>,
+    pub summary: Option<Cow<'a, str>>,
+    pub details: Option<Cow<'a, str>>,
+    pub severity: Cow<'a, [Severity]>,
+    pub affected: Vec<AffectedView<'a>>,
+    /// `(type, url)`.
+    pub references: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub database_specific: Option<Cow<'a, Value>>,
+    pub warnings: Vec<String>,
+}
+
+/// An [`Affected`] entry of a [`RecordView`].
+#[derive(Debug, Clone)]
+pub(crate) struct AffectedView<'a> {
+    /// A valid ecosystem string ([`Ecosystem::parse`]).
+    pub ecosystem: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    pub purl: Option<Cow<'a, str>>,
+    pub ranges: Vec<RangeView<'a>>,
+    pub versions: Vec<Cow<'a, str>>,
+    pub severity: Cow<'a, [Severity]>,
+    pub ecosystem_specific: Option<Cow<'a, Value>>,
+    pub database_specific: Option<Cow<'a, Value>>,
+}
+
+/// A [`Range`] of a [`RecordView`]; serialises as a [`Range`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub(crate) struct RangeView<'a> {
+    pub kind: RangeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<Cow<'a, str>>,
+    pub events: Vec<EventView<'a>>,
+}
+
+/// An [`Event`] of a [`RecordView`]; serialises as an [`Event`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum EventView<'a> {
+    Introduced(Cow<'a, str>),
+    Fixed(Cow<'a, str>),
+    LastAffected(Cow<'a, str>),
+    Limit(Cow<'a, str>),
+}
+
+impl<'a> RecordView<'a> {
+    /// Parses and validates one record from JSON bytes, exactly as [`Record::from_json`].
+    pub fn from_json(bytes: &'a [u8]) -> Result<RecordView<'a>, Invalid> {
+        // Valid UTF-8 as a whole (checked at once, fast), its strings need not be checked one
+        // by one; otherwise it is read as bytes, which fails where `Record::from_json` would.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::read(serde_json::Deserializer::from_str(text)),
+            Err(_) => Self::read(serde_json::Deserializer::from_slice(bytes)),
+        }
+    }
+
+    fn read<R: serde_json::de::Read<'a>>(
+        mut de: serde_json::Deserializer<R>,
+    ) -> Result<RecordView<'a>, Invalid> {
+        let json = |e: serde_json::Error| Invalid(e.to_string());
+        let raw = RawRecord::deserialize(&mut de).map_err(json)?;
+        // Validated before the end of the input is checked, as `#[serde(try_from)]` does.
+        let view = RecordView::validate(raw)?;
+        de.end().map_err(json)?;
+        Ok(view)
+    }
+
+    /// A view of `record`.
+    pub fn of(record: &'a Record) -> RecordView<'a> {
+        let borrow = |list: &'a [String]| list.iter().map(|s| Cow::Borrowed(s.as_str())).collect();
+        RecordView {
+            id: Cow::Borrowed(&record.id),
+            modified: record.modified.clone(),
+            published: record.published.clone(),
+            withdrawn: record.withdrawn.clone(),
+            aliases: borrow(&record.aliases),
+            related: borrow(&record.related),
+            upstream: borrow(&record.upstream),
+            summary: record.summary.as_deref().map(Cow::Borrowed),
+            details: record.details.as_deref().map(Cow::Borrowed),
+            severity: Cow::Borrowed(&record.severity),
+            affected: record
+                .affected
+                .iter()
+                .map(|a| AffectedView {
+                    ecosystem: Cow::Borrowed(a.package.ecosystem.as_str()),
+                    name: Cow::Borrowed(&a.package.name),
+                    purl: a.package.purl.as_deref().map(Cow::Borrowed),
+                    ranges: a.ranges.iter().map(RangeView::of).collect(),
+                    versions: borrow(&a.versions),
+                    severity: Cow::Borrowed(&a.severity),
+                    ecosystem_specific: a.ecosystem_specific.as_ref().map(Cow::Borrowed),
+                    database_specific: a.database_specific.as_ref().map(Cow::Borrowed),
+                })
+                .collect(),
+            references: record
+                .references
+                .iter()
+                .map(|r| {
+                    (
+                        Cow::Borrowed(r.kind.as_str()),
+                        Cow::Borrowed(r.url.as_str()),
+                    )
+                })
+                .collect(),
+            database_specific: record.database_specific.as_ref().map(Cow::Borrowed),
+            warnings: record.warnings.clone(),
+        }
+    }
+
+    fn validate(raw: RawRecord<'a>) -> Result<RecordView<'a>, Invalid> {
+        check_id("id", &raw.id.0)?;
+        let modified = time("modified", &raw.modified.0)?;
         let published = raw
             .published
-            .as_deref()
-            .map(|s| time("published", s))
+            .as_ref()
+            .map(|s| time("published", &s.0))
             .transpose()?;
         let withdrawn = raw
             .withdrawn
-            .as_deref()
-            .map(|s| time("withdrawn", s))
+            .as_ref()
+            .map(|s| time("withdrawn", &s.0))
             .transpose()?;
         let mut warnings = Vec::new();
-        let severity = raw
+        let severity: Vec<Severity> = raw
             .severity
             .unwrap_or_default()
             .into_iter()
@@ -476,45 +656,166 @@ impl TryFrom<RawRecord> for Record {
             .references
             .unwrap_or_default()
             .into_iter()
-            .map(|r| Reference {
-                kind: r.kind,
-                url: r.url,
-            })
+            .map(|r| (r.kind.0, r.url.0))
             .collect();
-        Ok(Record {
-            id: raw.id,
+        Ok(RecordView {
+            id: raw.id.0,
             modified,
             published,
             withdrawn,
             aliases: ids("alias", raw.aliases)?,
             related: ids("related id", raw.related)?,
             upstream: ids("upstream id", raw.upstream)?,
-            summary: raw.summary,
-            details: raw.details,
-            severity,
+            summary: raw.summary.map(|s| s.0),
+            details: raw.details.map(|s| s.0),
+            severity: Cow::Owned(severity),
             affected,
             references,
-            database_specific: raw.database_specific,
+            database_specific: raw.database_specific.map(Cow::Owned),
             warnings,
         })
+    }
+
+    /// The [`Record`], owning its strings.
+    pub fn into_owned(self) -> Record {
+        let own = |list: Vec<Cow<'_, str>>| list.into_iter().map(Cow::into_owned).collect();
+        Record {
+            id: self.id.into_owned(),
+            modified: self.modified,
+            published: self.published,
+            withdrawn: self.withdrawn,
+            aliases: own(self.aliases),
+            related: own(self.related),
+            upstream: own(self.upstream),
+            summary: self.summary.map(Cow::into_owned),
+            details: self.details.map(Cow::into_owned),
+            severity: self.severity.into_owned(),
+            affected: self
+                .affected
+                .into_iter()
+                .map(|a| Affected {
+                    package: PackageRef {
+                        ecosystem: Ecosystem::from_valid(a.ecosystem.into_owned()),
+                        name: a.name.into_owned(),
+                        purl: a.purl.map(Cow::into_owned),
+                    },
+                    ranges: a.ranges.into_iter().map(RangeView::into_owned).collect(),
+                    versions: own(a.versions),
+                    severity: a.severity.into_owned(),
+                    ecosystem_specific: a.ecosystem_specific.map(Cow::into_owned),
+                    database_specific: a.database_specific.map(Cow::into_owned),
+                })
+                .collect(),
+            references: self
+                .references
+                .into_iter()
+                .map(|(kind, url)| Reference {
+                    kind: kind.into_owned(),
+                    url: url.into_owned(),
+                })
+                .collect(),
+            database_specific: self.database_specific.map(Cow::into_owned),
+            warnings: self.warnings,
+        }
+    }
+
+    /// [`Record::best_cvss`].
+    pub fn best_cvss(&self) -> Option<&Cvss> {
+        best_cvss(
+            self.severity
+                .iter()
+                .chain(self.affected.iter().flat_map(|a| a.severity.iter())),
+        )
+    }
+
+    /// [`Record::distro_severity`].
+    pub fn distro_severity(&self) -> Option<String> {
+        distro_severity(
+            &self.severity,
+            self.affected.iter().map(|a| {
+                (
+                    a.ecosystem_specific.as_deref(),
+                    a.database_specific.as_deref(),
+                )
+            }),
+            self.summary.as_deref(),
+        )
+    }
+}
+
+impl<'a> RangeView<'a> {
+    fn of(r: &'a Range) -> RangeView<'a> {
+        RangeView {
+            kind: r.kind,
+            repo: r.repo.as_deref().map(Cow::Borrowed),
+            events: r
+                .events
+                .iter()
+                .map(|e| match e {
+                    Event::Introduced(v) => EventView::Introduced(Cow::Borrowed(v)),
+                    Event::Fixed(v) => EventView::Fixed(Cow::Borrowed(v)),
+                    Event::LastAffected(v) => EventView::LastAffected(Cow::Borrowed(v)),
+                    Event::Limit(v) => EventView::Limit(Cow::Borrowed(v)),
+                })
+                .collect(),
+        }
+    }
+
+    fn into_owned(self) -> Range {
+        Range {
+            kind: self.kind,
+            repo: self.repo.map(Cow::into_owned),
+            events: self
+                .events
+                .into_iter()
+                .map(|e| match e {
+                    EventView::Introduced(v) => Event::Introduced(v.into_owned()),
+                    EventView::Fixed(v) => Event::Fixed(v.into_owned()),
+                    EventView::LastAffected(v) => Event::LastAffected(v.into_owned()),
+                    EventView::Limit(v) => Event::Limit(v.into_owned()),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl EventView<'_> {
+    fn version(&self) -> &str {
+        match self {
+            EventView::Introduced(v)
+            | EventView::Fixed(v)
+            | EventView::LastAffected(v)
+            | EventView::Limit(v) => v,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    /// Deserialises and validates a record (see [`Record::from_json`]).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
+        let raw = RawRecord::deserialize(d)?;
+        RecordView::validate(raw)
+            .map(RecordView::into_owned)
+            .map_err(de::Error::custom)
     }
 }
 
 /// Validates one affected entry. `Ok(None)`: an entry without a package (allowed by the
 /// schema for records about something else than packages), kept out silently.
-fn convert_affected(
-    a: RawAffected,
+fn convert_affected<'a>(
+    a: RawAffected<'a>,
     warnings: &mut Vec<String>,
-) -> Result<Option<Affected>, Invalid> {
+) -> Result<Option<AffectedView<'a>>, Invalid> {
     let Some(p) = a.package else {
         return Ok(None);
     };
-    let ecosystem = Ecosystem::parse(&p.ecosystem)
-        .map_err(|e| Invalid(format!("ecosystem {:?}: {e}", truncate(&p.ecosystem, 64))))?;
-    if p.name.is_empty() || p.name.len() > 1024 {
+    let ecosystem = p.ecosystem.0;
+    let scheme = Ecosystem::check(&ecosystem)
+        .map_err(|e| Invalid(format!("ecosystem {:?}: {e}", truncate(&ecosystem, 64))))?;
+    let name = p.name.0;
+    if name.is_empty() || name.len() > 1024 {
         return Err(Invalid("package name empty or over 1024 bytes".into()));
     }
-    let scheme = ecosystem.scheme();
     let check_version = |kind: RangeKind, v: &str| -> Result<(), Invalid> {
         let scheme = match kind {
             RangeKind::Semver => Some(inuse_version::Scheme::Semver),
@@ -530,7 +831,7 @@ fn convert_affected(
     };
     let mut ranges = Vec::new();
     for r in a.ranges.unwrap_or_default() {
-        let kind = match r.kind.as_str() {
+        let kind = match &*r.kind.0 {
             "ECOSYSTEM" => RangeKind::Ecosystem,
             "SEMVER" => RangeKind::Semver,
             "GIT" => RangeKind::Git,
@@ -548,33 +849,32 @@ fn convert_affected(
         for e in r.events {
             let event =
                 match (e.introduced, e.fixed, e.last_affected, e.limit) {
-                    (Some(v), None, None, None) => Event::Introduced(v),
-                    (None, Some(v), None, None) => Event::Fixed(v),
-                    (None, None, Some(v), None) => Event::LastAffected(v),
-                    (None, None, None, Some(v)) => Event::Limit(v),
+                    (Some(v), None, None, None) => EventView::Introduced(v.0),
+                    (None, Some(v), None, None) => EventView::Fixed(v.0),
+                    (None, None, Some(v), None) => EventView::LastAffected(v.0),
+                    (None, None, None, Some(v)) => EventView::Limit(v.0),
                     _ => return Err(Invalid(
                         "an event must have exactly one of introduced, fixed, last_affected, limit"
                             .into(),
                     )),
                 };
-            let v = event.version();
-            let special = matches!(&event, Event::Introduced(v) if v == "0")
-                || matches!(&event, Event::Limit(v) if v == "*");
+            let special = matches!(&event, EventView::Introduced(v) if v == "0")
+                || matches!(&event, EventView::Limit(v) if v == "*");
             if !special {
-                check_version(kind, v)?;
+                check_version(kind, event.version())?;
             }
             events.push(event);
         }
-        if !events.iter().any(|e| matches!(e, Event::Introduced(_))) {
+        if !events.iter().any(|e| matches!(e, EventView::Introduced(_))) {
             return Err(Invalid("range without an introduced event".into()));
         }
-        ranges.push(Range {
+        ranges.push(RangeView {
             kind,
-            repo: r.repo,
+            repo: r.repo.map(|s| s.0),
             events,
         });
     }
-    let versions = a.versions.unwrap_or_default();
+    let versions = owned(a.versions);
     for v in &versions {
         check_version(RangeKind::Ecosystem, v)?;
     }
@@ -583,25 +883,61 @@ fn convert_affected(
         .unwrap_or_default()
         .into_iter()
         .map(|s| Severity::parse(s, warnings))
-        .collect();
-    Ok(Some(Affected {
-        package: PackageRef {
-            ecosystem,
-            name: p.name,
-            purl: p.purl,
-        },
+        .collect::<Vec<_>>();
+    Ok(Some(AffectedView {
+        ecosystem,
+        name,
+        purl: p.purl.map(|s| s.0),
         ranges,
         versions,
-        severity,
-        ecosystem_specific: a.ecosystem_specific,
-        database_specific: a.database_specific,
+        severity: Cow::Owned(severity),
+        ecosystem_specific: a.ecosystem_specific.map(Cow::Owned),
+        database_specific: a.database_specific.map(Cow::Owned),
     }))
+}
+
+/// The best CVSS score of `severities`: the highest score first and, among equal scores, the
+/// newest CVSS version.
+fn best_cvss<'s>(severities: impl Iterator<Item = &'s Severity>) -> Option<&'s Cvss> {
+    severities.filter_map(|s| s.cvss.as_ref()).max_by(|a, b| {
+        a.score
+            .total_cmp(&b.score)
+            .then_with(|| version_rank(a.version).cmp(&version_rank(b.version)))
+    })
+}
+
+/// See [`Record::distro_severity`]; `specific` are the `(ecosystem_specific,
+/// database_specific)` of the affected entries.
+fn distro_severity<'s>(
+    severity: &[Severity],
+    specific: impl Iterator<Item = (Option<&'s Value>, Option<&'s Value>)>,
+    summary: Option<&str>,
+) -> Option<String> {
+    if let Some(s) = severity.iter().find(|s| s.kind == "Ubuntu") {
+        return Some(s.score.to_ascii_lowercase());
+    }
+    for (ecosystem_specific, database_specific) in specific {
+        for (field, key) in [
+            (ecosystem_specific, "ubuntu_priority"),
+            (database_specific, "urgency"),
+            (ecosystem_specific, "urgency"),
+        ] {
+            if let Some(v) = field.and_then(|v| v.get(key)).and_then(Value::as_str) {
+                return Some(v.to_ascii_lowercase());
+            }
+        }
+    }
+    let summary = summary?;
+    let (word, _) = summary.split_once(": ")?;
+    ["Critical", "Important", "Moderate", "Low"]
+        .contains(&word)
+        .then(|| word.to_ascii_lowercase())
 }
 
 impl Record {
     /// Parses and validates one record from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Record, Invalid> {
-        serde_json::from_slice(bytes).map_err(|e| Invalid(e.to_string()))
+        RecordView::from_json(bytes).map(RecordView::into_owned)
     }
 
     /// The identifier of this record, falling back to nothing: for error messages about
@@ -619,44 +955,24 @@ impl Record {
     /// The best CVSS score of the record and its affected entries, the highest score first
     /// and, among equal scores, the newest CVSS version.
     pub fn best_cvss(&self) -> Option<&Cvss> {
-        self.severity
-            .iter()
-            .chain(self.affected.iter().flat_map(|a| a.severity.iter()))
-            .filter_map(|s| s.cvss.as_ref())
-            .max_by(|a, b| {
-                a.score
-                    .total_cmp(&b.score)
-                    .then_with(|| version_rank(a.version).cmp(&version_rank(b.version)))
-            })
+        best_cvss(
+            self.severity
+                .iter()
+                .chain(self.affected.iter().flat_map(|a| a.severity.iter())),
+        )
     }
 
     /// A distribution's own severity word, when it gives one: the `Ubuntu` severity type,
     /// Ubuntu's `ubuntu_priority`, Debian's `urgency`, or the Red Hat style summary prefix
     /// (`Important: curl security update`) used by Red Hat, AlmaLinux and Rocky Linux.
     pub fn distro_severity(&self) -> Option<String> {
-        if let Some(s) = self.severity.iter().find(|s| s.kind == "Ubuntu") {
-            return Some(s.score.to_ascii_lowercase());
-        }
-        for a in &self.affected {
-            for (field, key) in [
-                (&a.ecosystem_specific, "ubuntu_priority"),
-                (&a.database_specific, "urgency"),
-                (&a.ecosystem_specific, "urgency"),
-            ] {
-                if let Some(v) = field
-                    .as_ref()
-                    .and_then(|v| v.get(key))
-                    .and_then(Value::as_str)
-                {
-                    return Some(v.to_ascii_lowercase());
-                }
-            }
-        }
-        let summary = self.summary.as_deref()?;
-        let (word, _) = summary.split_once(": ")?;
-        ["Critical", "Important", "Moderate", "Low"]
-            .contains(&word)
-            .then(|| word.to_ascii_lowercase())
+        distro_severity(
+            &self.severity,
+            self.affected
+                .iter()
+                .map(|a| (a.ecosystem_specific.as_ref(), a.database_specific.as_ref())),
+            self.summary.as_deref(),
+        )
     }
 }
 
@@ -744,5 +1060,48 @@ mod tests {
         assert_eq!(r.affected[0].package.name, "a");
         assert_eq!(r.warnings.len(), 6, "{:?}", r.warnings);
         assert!(r.severity[0].cvss.is_none());
+    }
+
+    #[test]
+    fn strings_borrow_from_the_json_unless_escaped() {
+        let json = br#"{"id":"X-1","modified":"2024-01-01T00:00:00Z","summary":"caf\u00e9",
+            "affected":[{"package":{"ecosystem":"Debian:12","name":"a"},"ranges":[
+                {"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0\u002d1"}]}]}]}"#;
+        let view = RecordView::from_json(json).unwrap();
+        assert!(matches!(view.id, Cow::Borrowed("X-1")));
+        assert!(matches!(view.summary.as_ref(), Some(Cow::Owned(s)) if s == "caf\u{e9}"));
+        let a = &view.affected[0];
+        assert!(matches!(a.ecosystem, Cow::Borrowed("Debian:12")));
+        assert!(matches!(a.name, Cow::Borrowed("a")));
+        assert!(matches!(
+            &a.ranges[0].events[0],
+            EventView::Introduced(Cow::Borrowed("0"))
+        ));
+        assert!(matches!(&a.ranges[0].events[1], EventView::Fixed(Cow::Owned(v)) if v == "1.0-1"));
+        // Owned, and viewed again: the same record, and ranges serialised the same.
+        let record = view.into_owned();
+        assert_eq!(record, serde_json::from_slice::<Record>(json).unwrap());
+        assert_eq!(record.affected[0].package.ecosystem.as_str(), "Debian:12");
+        assert_eq!(
+            serde_json::to_string(&RecordView::of(&record).affected[0].ranges).unwrap(),
+            serde_json::to_string(&record.affected[0].ranges).unwrap()
+        );
+    }
+
+    #[test]
+    fn validation_errors_come_before_trailing_characters() {
+        let err = |json: &str| Record::from_json(json.as_bytes()).unwrap_err().0;
+        assert_eq!(
+            err(r#"{"id":"X 1","modified":"2024-01-01T00:00:00Z"} x"#),
+            "id \"X 1\" is not a valid identifier"
+        );
+        assert_eq!(
+            err(r#"{"id":"X-1","modified":"2024-01-01T00:00:00Z"} x"#),
+            "trailing characters at line 1 column 48"
+        );
+        assert_eq!(
+            err(r#"{"id":7,"modified":"2024-01-01T00:00:00Z"}"#),
+            "invalid type: integer `7`, expected a string at line 1 column 7"
+        );
     }
 }

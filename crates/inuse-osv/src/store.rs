@@ -32,6 +32,7 @@
 //! a read-only open migrates an older store when the file is writable and otherwise says how
 //! to. A store written by a newer inuse is refused rather than misread.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use rayon::slice::ParallelSliceMut;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Range, Record};
+use crate::model::{Range, RangeView, Record, RecordView};
 
 /// The current schema, created in one step in a new store.
 const SCHEMA: &str = "
@@ -161,16 +162,16 @@ pub struct StoredEntry {
 
 /// An affected entry serialised from borrowed parts (the same JSON as [`StoredEntry`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-struct EntryRef<'a> {
-    #[serde(rename = "r", skip_serializing_if = "<[Range]>::is_empty")]
-    ranges: &'a [Range],
-    #[serde(rename = "v", skip_serializing_if = "<[String]>::is_empty")]
-    versions: &'a [String],
+struct EntryRef<'v, 'a> {
+    #[serde(rename = "r", skip_serializing_if = "<[RangeView<'a>]>::is_empty")]
+    ranges: &'v [RangeView<'a>],
+    #[serde(rename = "v", skip_serializing_if = "<[Cow<'a, str>]>::is_empty")]
+    versions: &'v [Cow<'a, str>],
 }
 
 /// A record made ready for the store: everything derived from it that is stored, computed
 /// without the store (so in parallel with other records).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
     id: String,
     modified_us: i64,
@@ -184,8 +185,12 @@ pub struct Prepared {
     distro_severity: Option<String>,
     /// JSON array of the distinct entries.
     entries: String,
-    /// `(ecosystem, package, index in entries)` of every affected package.
-    packages: Vec<(String, String, u32)>,
+    /// Every affected package: where its `ecosystem NUL package` ends in `package_keys`, and
+    /// its index in `entries`.
+    packages: Vec<(usize, u32)>,
+    /// The `ecosystem NUL package` of every affected package, one after the other (one
+    /// string rather than two per package).
+    package_keys: String,
     /// The packages as stored: a JSON object of ecosystem to package names.
     packages_json: String,
     /// The raw JSON, raw-deflate compressed.
@@ -196,54 +201,77 @@ impl Prepared {
     /// Prepares `record`, whose JSON compressed with raw deflate is `deflated` (see
     /// [`deflate`]).
     pub fn new(record: &Record, deflated: Vec<u8>) -> Prepared {
+        Prepared::of(&RecordView::of(record), deflated)
+    }
+
+    /// [`Prepared::new`] of a record still borrowing from its JSON.
+    pub(crate) fn of(record: &RecordView<'_>, deflated: Vec<u8>) -> Prepared {
         // Microseconds fit an i64 for ±292,000 years, so no valid timestamp saturates.
         let modified_us = i64::try_from(record.modified.unix_nanos() / 1000).unwrap_or(i64::MAX);
         let withdrawn = record.withdrawn.is_some();
         // Distinct entries, compared as values before they are serialised: an advisory naming
         // forty binary packages with one fixed version serialises that entry once.
-        let mut distinct: Vec<EntryRef<'_>> = Vec::new();
-        let mut index: HashMap<EntryRef<'_>, u32> = HashMap::new();
-        let mut packages = Vec::with_capacity(record.affected.len());
+        // A few distinct entries (the usual case) are found by comparing them all; a hash
+        // index is made past that, so that a record of many distinct entries is not quadratic.
+        const SCAN: usize = 16;
+        let mut distinct: Vec<EntryRef<'_, '_>> = Vec::new();
+        let mut index: HashMap<EntryRef<'_, '_>, u32> = HashMap::new();
+        let mut packages = Vec::new();
+        let mut package_keys = String::new();
+        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         // A withdrawn record never matches: it is kept (so an older copy cannot come back)
         // but indexes nothing.
         if !withdrawn {
+            packages.reserve_exact(record.affected.len());
             for a in &record.affected {
                 let entry = EntryRef {
                     ranges: &a.ranges,
                     versions: &a.versions,
                 };
-                // Usually the same as the previous entry: compared directly, without hashing.
-                let i = match distinct.last() {
-                    Some(last) if *last == entry => distinct.len() as u32 - 1,
-                    _ => *index.entry(entry).or_insert_with(|| {
+                let i = if distinct.len() <= SCAN {
+                    match distinct.iter().position(|d| *d == entry) {
+                        Some(i) => i as u32,
+                        None => {
+                            distinct.push(entry);
+                            if distinct.len() > SCAN {
+                                index = distinct.iter().copied().zip(0..).collect();
+                            }
+                            distinct.len() as u32 - 1
+                        }
+                    }
+                } else {
+                    *index.entry(entry).or_insert_with(|| {
                         distinct.push(entry);
                         distinct.len() as u32 - 1
-                    }),
+                    })
                 };
-                packages.push((
-                    a.package.ecosystem.as_str().to_owned(),
-                    a.package.name.clone(),
-                    i,
-                ));
+                package_keys.push_str(&a.ecosystem);
+                package_keys.push('\0');
+                package_keys.push_str(&a.name);
+                packages.push((package_keys.len(), i));
+                by_ecosystem.entry(&a.ecosystem).or_default().push(&a.name);
             }
         }
         let entries = serde_json::to_string(&distinct).unwrap_or_default();
         let cvss = record
             .best_cvss()
             .map(|c| (c.score, c.vector.clone(), c.rating().as_str()));
-        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (ecosystem, package, _) in &packages {
-            by_ecosystem.entry(ecosystem).or_default().push(package);
-        }
         let packages_json = serde_json::to_string(&by_ecosystem).unwrap_or_default();
+        let ids = record
+            .aliases
+            .iter()
+            .chain(&record.related)
+            .chain(&record.upstream);
         Prepared {
-            id: record.id.clone(),
+            id: record.id.to_string(),
             modified_us,
             modified: record.modified.as_str().to_owned(),
             withdrawn,
             aliases: record.aliases.join(" "),
-            cve: crate::matching::single_cve(record),
-            summary: record.summary.clone(),
+            cve: crate::matching::single_cve_of(
+                std::iter::once(&*record.id).chain(ids.map(|id| &**id)),
+            ),
+            summary: record.summary.as_deref().map(str::to_owned),
             details_line: record
                 .details
                 .as_deref()
@@ -252,9 +280,20 @@ impl Prepared {
             distro_severity: record.distro_severity(),
             entries,
             packages,
+            package_keys,
             packages_json,
             deflated,
         }
+    }
+
+    /// `(ecosystem NUL package, index in entries)` of every affected package.
+    fn packages(&self) -> impl Iterator<Item = (&str, u32)> {
+        let mut start = 0;
+        self.packages.iter().map(move |&(end, entry)| {
+            let key = self.package_keys.get(start..end).unwrap_or_default();
+            start = end;
+            (key, entry)
+        })
     }
 
     /// The record id.
@@ -931,38 +970,85 @@ fn put(
     };
     if outcome == Put::Replaced && staged.records.contains(&n) {
         // Added earlier in this transaction (the same id twice in one import): rare.
-        staged.rows.retain(|r| r.2 != n);
+        staged.rows.retain(|r| r.1 != n);
     }
     staged.records.insert(n);
-    staged.rows.extend(
-        p.packages
-            .into_iter()
-            .map(|(ecosystem, package, entry)| (ecosystem, package, n, entry)),
-    );
+    for (key, entry) in p.packages() {
+        let key = staged.key(key);
+        staged.rows.push((key, n, entry));
+    }
     Ok(outcome)
 }
 
 /// `affected` rows of one transaction, inserted when it commits: sorted, they go into the
 /// table's B-tree in order (adjacent pages, full pages), several times faster than one by one
-/// as records come.
+/// as records come. Each distinct `(ecosystem, package)` is kept once and the rows refer to it
+/// by number, so that sorting them compares numbers, not strings.
 #[derive(Default)]
 struct Staged {
-    /// `(ecosystem, package, record, entry)`.
-    rows: Vec<(String, String, i64, u32)>,
+    /// `(key, record, entry)`, `key` indexing `keys`.
+    rows: Vec<(u32, i64, u32)>,
     /// Records with rows here.
     records: HashSet<i64>,
+    /// The distinct `(ecosystem, package)` of the rows, as `ecosystem NUL package` (an
+    /// ecosystem holds no control characters, so this orders as the pair does).
+    keys: Vec<String>,
+    /// Their numbers.
+    numbers: HashMap<String, u32>,
+    /// The number of the last key looked up: records often name a package several times
+    /// in a row.
+    last: Option<u32>,
 }
 
 impl Staged {
+    /// The number of `ecosystem NUL package`.
+    fn key(&mut self, key: &str) -> u32 {
+        if let Some(k) = self.last.filter(|&k| self.keys[k as usize] == key) {
+            return k;
+        }
+        let k = match self.numbers.get(key) {
+            Some(&k) => k,
+            None => {
+                let k = self.keys.len() as u32;
+                self.keys.push(key.to_owned());
+                self.numbers.insert(key.to_owned(), k);
+                k
+            }
+        };
+        self.last = Some(k);
+        k
+    }
+
     /// Inserts the rows. None of them can be in the table already: a record's rows are
     /// deleted before it is replaced, and new records have new row numbers.
     fn flush(&mut self, conn: &Connection, path: &Path) -> Result<(), StoreError> {
         const CHUNK: usize = 32;
         let e = |e| sql(path, e);
         let mut rows = std::mem::take(&mut self.rows);
+        let keys = std::mem::take(&mut self.keys);
         self.records.clear();
+        self.numbers.clear();
+        self.last = None;
+        // The rank of each key in `(ecosystem, package)` order.
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+        let mut rank = vec![0u32; keys.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        for row in &mut rows {
+            row.0 = rank[row.0 as usize];
+        }
         rows.par_sort_unstable();
         rows.dedup();
+        // By rank: `(ecosystem, package)` of each.
+        let pairs: Vec<(&str, &str)> = order
+            .iter()
+            .map(|&k| {
+                let key = &keys[k as usize];
+                key.split_once('\0').unwrap_or((key, ""))
+            })
+            .collect();
         let one = "(?, ?, ?, ?)";
         let many = format!(
             "INSERT INTO affected (ecosystem, package, record, entry) VALUES {}",
@@ -973,7 +1059,8 @@ impl Staged {
             let mut st = conn.prepare_cached(&many).map_err(e)?;
             for chunk in &mut chunks {
                 let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CHUNK * 4);
-                for (ecosystem, package, record, entry) in chunk {
+                for (key, record, entry) in chunk {
+                    let (ecosystem, package) = &pairs[*key as usize];
                     values.extend([ecosystem as &dyn rusqlite::ToSql, package, record, entry]);
                 }
                 st.execute(values.as_slice()).map_err(e)?;
@@ -984,7 +1071,8 @@ impl Staged {
                 "INSERT INTO affected (ecosystem, package, record, entry) VALUES {one}"
             ))
             .map_err(e)?;
-        for (ecosystem, package, record, entry) in chunks.remainder() {
+        for (key, record, entry) in chunks.remainder() {
+            let (ecosystem, package) = pairs[*key as usize];
             st.execute(params![ecosystem, package, record, entry])
                 .map_err(e)?;
         }
@@ -1109,6 +1197,65 @@ mod tests {
             Record::from_json(json.as_bytes()).unwrap(),
             json.into_bytes(),
         )
+    }
+
+    #[test]
+    fn prepared_from_the_json_is_prepared_from_the_record() {
+        let json = br#"{"id":"DSA-1","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2024-1234"],
+            "summary":"Important: caf\u00e9","details":"  first\nsecond","affected":[
+            {"package":{"ecosystem":"Debian:12","name":"a"},"versions":["1.0-1"],
+             "database_specific":{"urgency":"HIGH"}},
+            {"package":{"ecosystem":"Debian:12","name":"b\u0062"},"versions":["1.0-1"]},
+            {"package":{"ecosystem":"Debian:11","name":"a"},"ranges":[{"type":"ECOSYSTEM",
+             "events":[{"introduced":"0"},{"fixed":"1.0\u002d1"}]}]},
+            {"package":{"ecosystem":"npm","name":"c"},"ranges":[{"type":"GIT","repo":"r",
+             "events":[{"introduced":"x"}]}]}],
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}"#;
+        let record = Record::from_json(json).unwrap();
+        let view = RecordView::from_json(json).unwrap();
+        let from_json = Prepared::of(&view, deflate(json));
+        assert_eq!(from_json, Prepared::new(&record, deflate(json)));
+        assert_eq!(from_json.cve.as_deref(), Some("CVE-2024-1234"));
+        assert_eq!(from_json.details_line.as_deref(), Some("first"));
+        assert_eq!(from_json.distro_severity.as_deref(), Some("high"));
+        let packages: Vec<(&str, u32)> = from_json.packages().collect();
+        assert_eq!(
+            packages,
+            [
+                ("Debian:12\0a", 0),
+                ("Debian:12\0bb", 0),
+                ("Debian:11\0a", 1),
+                ("npm\0c", 2)
+            ]
+        );
+        assert_eq!(
+            from_json.packages_json,
+            r#"{"Debian:11":["a"],"Debian:12":["a","bb"],"npm":["c"]}"#
+        );
+        assert_eq!(
+            from_json.entries,
+            r#"[{"v":["1.0-1"]},{"r":[{"kind":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.0-1"}]}]},{"r":[{"kind":"GIT","repo":"r","events":[{"introduced":"x"}]}]}]"#
+        );
+    }
+
+    #[test]
+    fn a_record_replaced_in_the_same_import_leaves_only_its_new_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("v.sqlite")).unwrap();
+        let (r1, j1) = rec("X-1", "2024-01-01T00:00:00Z", "a");
+        let (r2, j2) = rec("X-1", "2024-02-01T00:00:00Z", "b");
+        let (r3, j3) = rec("X-2", "2024-01-01T00:00:00Z", "a");
+        let mut w = store.writer().unwrap();
+        assert_eq!(w.put(&r1, &j1, "t").unwrap(), Put::Added);
+        assert_eq!(w.put(&r3, &j3, "t").unwrap(), Put::Added);
+        assert_eq!(w.put(&r2, &j2, "t").unwrap(), Put::Replaced);
+        w.commit().unwrap();
+        let ids = |package: &str| -> Vec<String> {
+            let rows = store.affected("Debian:12", None, package).unwrap();
+            rows.into_iter().map(|(id, _)| id).collect()
+        };
+        assert_eq!(ids("a"), ["X-2"]);
+        assert_eq!(ids("b"), ["X-1"]);
     }
 
     #[test]

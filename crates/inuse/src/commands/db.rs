@@ -132,14 +132,20 @@ fn summary(report: &Report) -> String {
 }
 
 fn import(path: &Path, args: &ImportArgs) -> anyhow::Result<Code> {
+    let t = std::time::Instant::now();
     let mut store = Store::open(path)?;
     let mut writer = store.writer()?;
+    inuse_runtime::timing("open store", t);
+    let t = std::time::Instant::now();
     let mut importer = Importer::new(&mut writer, Limits::default());
     for p in &args.paths {
         importer.path(p)?;
     }
     let report = std::mem::take(&mut importer.report);
+    inuse_runtime::timing("read, parse and write records", t);
+    let t = std::time::Instant::now();
     writer.commit()?;
+    inuse_runtime::timing("index and commit", t);
     report_problems(&report);
     println!("{}: {}", path.display(), summary(&report));
     Ok(if report.rejected.is_empty() {
