@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use inuse_root::{FileKind, Root};
@@ -183,12 +184,25 @@ fn depth_cut(dir: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'/', dir).nth(MAX_DEPTH)
 }
 
-/// FNV-1a (32 bits) of a file name: the hash table's key. Collisions only cost a name
-/// comparison.
+/// Hash of a file name: the hash table's key. Eight bytes at a time (multiply, rotate), the
+/// tail zero-padded with the length mixed in; collisions only cost a name comparison.
 fn name_hash(name: &[u8]) -> u32 {
-    name.iter().fold(0x811c_9dc5, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = (name.len() as u64).wrapping_mul(K);
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let h = h.wrapping_mul(K);
+    (h >> 32) as u32 ^ h as u32
 }
 
 /// Whether `path` is absolute and lexically normal: no `//`, no `/.` (which also rejects
@@ -521,18 +535,37 @@ impl OwnerIndex {
         }
         total = total.min(NONE - 1);
         offsets.push(total);
-        let buckets = (total as usize)
-            .saturating_mul(2)
-            .next_power_of_two()
-            .clamp(16, 1 << 31);
+        // Between one and two buckets an entry: names repeat (`copyright`, `__init__.py`), so
+        // chains stay short, and the table (written at random) stays small.
+        let buckets = (total as usize).next_power_of_two().clamp(16, 1 << 31);
         let mask = (buckets - 1) as u32;
         let mut heads = vec![NONE; buckets];
-        let mut next = Vec::with_capacity(total as usize);
-        for e in entries.iter().flatten().take(total as usize) {
-            let b = (e.hash & mask) as usize;
-            next.push(heads[b]);
-            heads[b] = next.len() as u32 - 1;
-        }
+        let next: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(NONE)).collect();
+        // The chains in parallel: each thread owns a range of buckets (its slice of `heads`)
+        // and walks every entry, linking those that hash into its range; `next` slots are
+        // disjoint between threads. Entries are linked in order, so chains run from the last
+        // listed to the first, as a sequential build makes them.
+        let parts = rayon::current_num_threads()
+            .clamp(1, 64)
+            .next_power_of_two();
+        let part_len = (buckets / parts).max(1);
+        heads
+            .par_chunks_mut(part_len)
+            .enumerate()
+            .for_each(|(k, part)| {
+                let base = k * part_len;
+                let ids = (0..total).zip(entries.iter().flatten());
+                for (id, e) in ids {
+                    let b = (e.hash & mask) as usize;
+                    if let Some(head) = b.checked_sub(base).and_then(|i| part.get_mut(i)) {
+                        if let Some(slot) = next.get(id as usize) {
+                            slot.store(*head, Ordering::Relaxed);
+                        }
+                        *head = id;
+                    }
+                }
+            });
+        let next: Vec<u32> = next.into_iter().map(AtomicU32::into_inner).collect();
         let (root, problem) = match root.try_clone() {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e)),
