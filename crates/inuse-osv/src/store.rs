@@ -19,16 +19,20 @@
 //!   ecosystem to package names), for replacing them.
 //! - `raw(n, json)`: the record's JSON as imported, raw-deflate compressed (from a zip archive,
 //!   the archive's own compressed bytes, validated by inflating them on import).
-//! - `affected(ecosystem, package, record, entry)`, clustered on that order (`WITHOUT ROWID`):
-//!   one row per affected package of every record that is not withdrawn, `entry` indexing the
-//!   record's `entries`; a lookup reads adjacent rows.
+//! - `affected(ecosystem, package, records)`, clustered on `(ecosystem, package)` (`WITHOUT
+//!   ROWID`): one row per package named by any record that is not withdrawn; `records` lists
+//!   the `(record, entry)` pairs naming it, `entry` indexing the record's `entries`, in order
+//!   and packed (`encode_records`). A lookup reads one row; an import writes one row per
+//!   package rather than one per record and package (10,543 rather than 69,160 for the
+//!   AlmaLinux archive).
 //! - `source(ecosystem, url, etag, last_modified, checked_at, updated_at)`: what `db update`
 //!   downloaded, for conditional requests.
 //! - `meta(key, value)`: `last_import`.
 //!
 //! The schema is versioned with `PRAGMA user_version`. Opening a store for writing migrates it
 //! forward in one transaction (schema 1 kept one JSON entry per affected row and matched by
-//! re-reading records: its stored records are re-validated into the new tables, none is lost);
+//! re-reading records: its stored records are re-validated into the new tables, none is lost;
+//! schema 2 kept one `affected` row per record and package: they are regrouped by package);
 //! a read-only open migrates an older store when the file is writable and otherwise says how
 //! to. A store written by a newer inuse is refused rather than misread.
 
@@ -68,9 +72,8 @@ const SCHEMA: &str = "
     CREATE TABLE affected (
         ecosystem TEXT NOT NULL,
         package TEXT NOT NULL,
-        record INTEGER NOT NULL,
-        entry INTEGER NOT NULL,
-        PRIMARY KEY (ecosystem, package, record, entry)
+        records BLOB NOT NULL,
+        PRIMARY KEY (ecosystem, package)
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS source (
         ecosystem TEXT PRIMARY KEY NOT NULL,
@@ -83,8 +86,9 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);";
 
 /// The schema version this build writes. Version 1: one JSON entry per affected row, raw JSON
-/// uncompressed in `record`, no normalized columns.
-pub const SCHEMA_VERSION: i64 = 2;
+/// uncompressed in `record`, no normalized columns. Version 2: one `affected` row per
+/// `(ecosystem, package, record, entry)`.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Page size of a new store, in bytes.
 const PAGE_SIZE: i64 = 16 << 10;
@@ -568,6 +572,7 @@ impl Store {
         match found {
             0 => tx.execute_batch(SCHEMA).map_err(|e| sql(&path, e))?,
             1 => migrate_v1(&tx, &path)?,
+            2 => migrate_v2(&tx, &path)?,
             _ => {}
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -687,13 +692,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut st = match like {
             None => self.conn.prepare_cached(
-                "SELECT a.record, a.entry, r.entries FROM affected a JOIN record r ON r.n = a.record
-                 WHERE a.ecosystem = ?1 AND a.package = ?2 ORDER BY a.record, a.entry",
+                "SELECT records FROM affected WHERE ecosystem = ?1 AND package = ?2",
             ),
             Some(_) => self.conn.prepare_cached(
-                "SELECT a.record, a.entry, r.entries FROM affected a JOIN record r ON r.n = a.record
-                 WHERE a.package = ?2 AND (a.ecosystem = ?1 OR a.ecosystem LIKE ?3 ESCAPE '\\')
-                 ORDER BY a.record, a.entry",
+                "SELECT records FROM affected
+                 WHERE package = ?2 AND (ecosystem = ?1 OR ecosystem LIKE ?3 ESCAPE '\\')",
             ),
         }
         .map_err(|e| self.err(e))?;
@@ -702,26 +705,50 @@ impl Store {
             Some(pattern) => st.query(params![ecosystem, package, pattern]),
         }
         .map_err(|e| self.err(e))?;
-        // The entries of the record of the previous row: rows come grouped by record.
-        let mut current: Option<(i64, Vec<StoredEntry>)> = None;
+        let mut pairs: Vec<(i64, u32)> = Vec::new();
+        let mut n_rows = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let n: i64 = row.get(0).map_err(|e| self.err(e))?;
-            let i: i64 = row.get(1).map_err(|e| self.err(e))?;
+            let bytes = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(|e| self.err(e))?;
+            decode_records(bytes, &mut pairs).ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                what: format!("records of {ecosystem}/{package}"),
+            })?;
+            n_rows += 1;
+        }
+        drop(rows);
+        if n_rows > 1 {
+            // Several ecosystems (`like`): in record order, as one row's are.
+            pairs.sort_unstable();
+        }
+        let mut entries_of = self
+            .conn
+            .prepare_cached("SELECT entries FROM record WHERE n = ?1")
+            .map_err(|e| self.err(e))?;
+        // The entries of the record of the previous pair: pairs come grouped by record.
+        let mut current: Option<(i64, Option<Vec<StoredEntry>>)> = None;
+        for (n, i) in pairs {
             if current.as_ref().is_none_or(|(c, _)| *c != n) {
-                let text = row
-                    .get_ref(2)
-                    .and_then(|v| Ok(v.as_str()?))
-                    .map_err(|e| self.err(e))?;
-                let entries: Vec<StoredEntry> =
-                    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-                        path: self.path.clone(),
-                        what: format!("entries of record row {n}: {e}"),
-                    })?;
+                let entries = entries_of
+                    .query_row([n], |r| {
+                        let text = r.get_ref(0)?.as_str()?;
+                        Ok(serde_json::from_str::<Vec<StoredEntry>>(text).map_err(|e| {
+                            StoreError::Corrupt {
+                                path: self.path.clone(),
+                                what: format!("entries of record row {n}: {e}"),
+                            }
+                        }))
+                    })
+                    .optional()
+                    .map_err(|e| self.err(e))?
+                    .transpose()?;
                 current = Some((n, entries));
             }
             if let Some(entry) = current
                 .as_ref()
-                .and_then(|(_, es)| usize::try_from(i).ok().and_then(|i| es.get(i)))
+                .and_then(|(_, es)| es.as_ref()?.get(i as usize))
             {
                 f(n, entry)?;
             }
@@ -770,18 +797,40 @@ impl Store {
         let withdrawn = q("SELECT COUNT(*) FROM record WHERE withdrawn = 1")? as u64;
         let mut ecosystems = BTreeMap::new();
         {
+            // Distinct records per ecosystem; rows come in ecosystem order.
             let mut st = self
                 .conn
-                .prepare(
-                    "SELECT ecosystem, COUNT(DISTINCT record) FROM affected GROUP BY ecosystem",
-                )
+                .prepare("SELECT ecosystem, records FROM affected ORDER BY ecosystem")
                 .map_err(|e| self.err(e))?;
-            let rows = st
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (e, n) = row.map_err(|e| self.err(e))?;
-                ecosystems.insert(e, n as u64);
+            let mut rows = st.query([]).map_err(|e| self.err(e))?;
+            let mut current: Option<String> = None;
+            let mut records: HashSet<i64> = HashSet::new();
+            let mut pairs = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let ecosystem = row
+                    .get_ref(0)
+                    .and_then(|v| Ok(v.as_str()?))
+                    .map_err(|e| self.err(e))?;
+                if current.as_deref() != Some(ecosystem) {
+                    if let Some(c) = current.take() {
+                        ecosystems.insert(c, records.len() as u64);
+                    }
+                    records.clear();
+                    current = Some(ecosystem.to_owned());
+                }
+                let bytes = row
+                    .get_ref(1)
+                    .and_then(|v| Ok(v.as_blob()?))
+                    .map_err(|e| self.err(e))?;
+                pairs.clear();
+                decode_records(bytes, &mut pairs).ok_or_else(|| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    what: format!("records of an affected package of {ecosystem}"),
+                })?;
+                records.extend(pairs.iter().map(|&(n, _)| n));
+            }
+            if let Some(c) = current {
+                ecosystems.insert(c, records.len() as u64);
             }
         }
         let last_import = self
@@ -848,6 +897,105 @@ fn migrate_v1(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     staged.flush(conn, path)?;
     conn.execute_batch("DROP TABLE record_v1")
         .map_err(|e| sql(path, e))
+}
+
+/// Migrates a schema 2 store: its `affected` rows, one per `(ecosystem, package, record,
+/// entry)`, become one per `(ecosystem, package)` listing the records. Nothing else changes.
+fn migrate_v2(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let e = |e| sql(path, e);
+    conn.execute_batch(
+        "ALTER TABLE affected RENAME TO affected_v2;
+         CREATE TABLE affected (
+             ecosystem TEXT NOT NULL,
+             package TEXT NOT NULL,
+             records BLOB NOT NULL,
+             PRIMARY KEY (ecosystem, package)
+         ) WITHOUT ROWID;",
+    )
+    .map_err(e)?;
+    {
+        let mut read = conn
+            .prepare(
+                "SELECT ecosystem, package, record, entry FROM affected_v2
+                 ORDER BY ecosystem, package, record, entry",
+            )
+            .map_err(e)?;
+        let mut write = conn
+            .prepare("INSERT INTO affected (ecosystem, package, records) VALUES (?1, ?2, ?3)")
+            .map_err(e)?;
+        let mut rows = read.query([]).map_err(e)?;
+        let mut current: Option<(String, String)> = None;
+        let mut records = Vec::new();
+        while let Some(row) = rows.next().map_err(e)? {
+            let ecosystem = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(e)?;
+            let package = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(e)?;
+            let record: i64 = row.get(2).map_err(e)?;
+            let entry: u32 = row.get(3).map_err(e)?;
+            if current
+                .as_ref()
+                .is_none_or(|(c, p)| c != ecosystem || p != package)
+            {
+                if let Some((c, p)) = current.take() {
+                    write
+                        .execute(params![c, p, encode_records(&records)])
+                        .map_err(e)?;
+                }
+                records.clear();
+                current = Some((ecosystem.to_owned(), package.to_owned()));
+            }
+            records.push((record, entry));
+        }
+        if let Some((c, p)) = current {
+            write
+                .execute(params![c, p, encode_records(&records)])
+                .map_err(e)?;
+        }
+    }
+    conn.execute_batch("DROP TABLE affected_v2").map_err(e)
+}
+
+/// The `records` of an `affected` row: its `(record, entry)` pairs, in order, as unsigned
+/// LEB128 numbers: each record as the difference from the previous one, then the entry.
+fn encode_records(records: &[(i64, u32)]) -> Vec<u8> {
+    fn push(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = Vec::with_capacity(records.len() * 3);
+    let mut previous = 0i64;
+    for &(record, entry) in records {
+        push(&mut out, record.wrapping_sub(previous) as u64);
+        push(&mut out, u64::from(entry));
+        previous = record;
+    }
+    out
+}
+
+/// The `(record, entry)` pairs of [`encode_records`]; `None` if `bytes` are damaged.
+fn decode_records(mut bytes: &[u8], out: &mut Vec<(i64, u32)>) -> Option<()> {
+    fn next(bytes: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut previous = 0i64;
+    while !bytes.is_empty() {
+        let delta = next(&mut bytes)?;
+        let entry = u32::try_from(next(&mut bytes)?).ok()?;
+        previous = previous.wrapping_add(delta as i64);
+        out.push((previous, entry));
+    }
+    Some(())
 }
 
 /// A read transaction of a [`Store`]; ends when dropped.
@@ -1019,17 +1167,18 @@ impl Staged {
         k
     }
 
-    /// Inserts the rows. None of them can be in the table already: a record's rows are
-    /// deleted before it is replaced, and new records have new row numbers.
+    /// Writes the rows: one `affected` row per package, merged with the one stored. None of
+    /// the staged pairs can be stored already: a record's are removed before it is replaced,
+    /// and new records have new row numbers.
     fn flush(&mut self, conn: &Connection, path: &Path) -> Result<(), StoreError> {
-        const CHUNK: usize = 32;
         let e = |e| sql(path, e);
         let mut rows = std::mem::take(&mut self.rows);
         let keys = std::mem::take(&mut self.keys);
         self.records.clear();
         self.numbers.clear();
         self.last = None;
-        // The rank of each key in `(ecosystem, package)` order.
+        // The rank of each key in `(ecosystem, package)` order: rows go into the table's
+        // B-tree in order (adjacent pages, full pages).
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let mut rank = vec![0u32; keys.len()];
@@ -1041,46 +1190,53 @@ impl Staged {
         }
         rows.par_sort_unstable();
         rows.dedup();
-        // By rank: `(ecosystem, package)` of each.
-        let pairs: Vec<(&str, &str)> = order
-            .iter()
-            .map(|&k| {
-                let key = &keys[k as usize];
-                key.split_once('\0').unwrap_or((key, ""))
-            })
-            .collect();
-        let one = "(?, ?, ?, ?)";
-        let many = format!(
-            "INSERT INTO affected (ecosystem, package, record, entry) VALUES {}",
-            vec![one; CHUNK].join(", ")
-        );
-        let mut chunks = rows.chunks_exact(CHUNK);
-        {
-            let mut st = conn.prepare_cached(&many).map_err(e)?;
-            for chunk in &mut chunks {
-                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CHUNK * 4);
-                for (key, record, entry) in chunk {
-                    let (ecosystem, package) = &pairs[*key as usize];
-                    values.extend([ecosystem as &dyn rusqlite::ToSql, package, record, entry]);
-                }
-                st.execute(values.as_slice()).map_err(e)?;
-            }
-        }
-        let mut st = conn
-            .prepare_cached(&format!(
-                "INSERT INTO affected (ecosystem, package, record, entry) VALUES {one}"
-            ))
+        // A new store has no rows to merge with.
+        let stored: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM affected)")
+            .map_err(e)?
+            .query_row([], |r| r.get(0))
             .map_err(e)?;
-        for (key, record, entry) in chunks.remainder() {
-            let (ecosystem, package) = pairs[*key as usize];
-            st.execute(params![ecosystem, package, record, entry])
+        let mut read = conn
+            .prepare_cached("SELECT records FROM affected WHERE ecosystem = ?1 AND package = ?2")
+            .map_err(e)?;
+        let mut write = conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO affected (ecosystem, package, records) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(e)?;
+        let mut pairs: Vec<(i64, u32)> = Vec::new();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            let key = &keys[order[group[0].0 as usize] as usize];
+            let (ecosystem, package) = key.split_once('\0').unwrap_or((key, ""));
+            pairs.clear();
+            if stored {
+                if let Some(bytes) = read
+                    .query_row(params![ecosystem, package], |r| r.get::<_, Vec<u8>>(0))
+                    .optional()
+                    .map_err(e)?
+                {
+                    decode_records(&bytes, &mut pairs).ok_or_else(|| StoreError::Corrupt {
+                        path: path.to_owned(),
+                        what: format!("records of {ecosystem}/{package}"),
+                    })?;
+                }
+            }
+            let merge = !pairs.is_empty();
+            pairs.extend(group.iter().map(|&(_, record, entry)| (record, entry)));
+            if merge {
+                pairs.sort_unstable();
+                pairs.dedup();
+            }
+            write
+                .execute(params![ecosystem, package, encode_records(&pairs)])
                 .map_err(e)?;
         }
         Ok(())
     }
 }
 
-/// Deletes the `affected` rows of the record in row `n`, found through its `packages`.
+/// Removes the record in row `n` from the `affected` rows of its packages (found through its
+/// `packages`), deleting those left empty.
 fn delete_affected(conn: &Connection, path: &Path, n: i64) -> Result<(), StoreError> {
     let e = |e| sql(path, e);
     let packages: String = conn
@@ -1088,23 +1244,58 @@ fn delete_affected(conn: &Connection, path: &Path, n: i64) -> Result<(), StoreEr
         .map_err(e)?
         .query_row([n], |r| r.get(0))
         .map_err(e)?;
-    match serde_json::from_str::<BTreeMap<String, Vec<String>>>(&packages) {
-        Ok(map) => {
-            let mut st = conn
-                .prepare_cached(
-                    "DELETE FROM affected WHERE ecosystem = ?1 AND package = ?2 AND record = ?3",
-                )
-                .map_err(e)?;
-            for (ecosystem, names) in &map {
-                for package in names {
-                    st.execute(params![ecosystem, package, n]).map_err(e)?;
-                }
+    let targets: Vec<(String, String)> =
+        match serde_json::from_str::<BTreeMap<String, Vec<String>>>(&packages) {
+            Ok(map) => map
+                .into_iter()
+                .flat_map(|(ecosystem, names)| {
+                    names.into_iter().map(move |p| (ecosystem.clone(), p))
+                })
+                .collect(),
+            // Damaged: the slow way, every row.
+            Err(_) => {
+                let mut st = conn
+                    .prepare("SELECT ecosystem, package FROM affected")
+                    .map_err(e)?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(Iterator::collect)
+                    .map_err(e)?
             }
+        };
+    let mut read = conn
+        .prepare_cached("SELECT records FROM affected WHERE ecosystem = ?1 AND package = ?2")
+        .map_err(e)?;
+    let mut pairs = Vec::new();
+    for (ecosystem, package) in &targets {
+        let Some(bytes) = read
+            .query_row(params![ecosystem, package], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+            .map_err(e)?
+        else {
+            continue;
+        };
+        pairs.clear();
+        decode_records(&bytes, &mut pairs).ok_or_else(|| StoreError::Corrupt {
+            path: path.to_owned(),
+            what: format!("records of {ecosystem}/{package}"),
+        })?;
+        let before = pairs.len();
+        pairs.retain(|&(record, _)| record != n);
+        if pairs.len() == before {
+            continue;
         }
-        // Damaged: the slow way, a scan of the whole table.
-        Err(_) => {
-            conn.execute("DELETE FROM affected WHERE record = ?1", [n])
+        if pairs.is_empty() {
+            conn.prepare_cached("DELETE FROM affected WHERE ecosystem = ?1 AND package = ?2")
+                .map_err(e)?
+                .execute(params![ecosystem, package])
                 .map_err(e)?;
+        } else {
+            conn.prepare_cached(
+                "UPDATE affected SET records = ?3 WHERE ecosystem = ?1 AND package = ?2",
+            )
+            .map_err(e)?
+            .execute(params![ecosystem, package, encode_records(&pairs)])
+            .map_err(e)?;
         }
     }
     Ok(())
@@ -1288,6 +1479,143 @@ mod tests {
         drop(store);
         let ro = Store::open_read_only(&path).unwrap();
         assert_eq!(ro.count().unwrap(), 1);
+    }
+
+    fn json(id: &str, modified: &str, affected: &[(&str, &str)]) -> (Record, Vec<u8>) {
+        let affected: Vec<String> = affected
+            .iter()
+            .map(|(pkg, version)| {
+                format!(
+                    r#"{{"package":{{"ecosystem":"Debian:12","name":"{pkg}"}},"versions":["{version}"]}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"id":"{id}","modified":"{modified}","affected":[{}]}}"#,
+            affected.join(",")
+        );
+        (
+            Record::from_json(json.as_bytes()).unwrap(),
+            json.into_bytes(),
+        )
+    }
+
+    /// `(record id, versions)` of the entries of `package`, in order.
+    fn entries(store: &Store, package: &str) -> Vec<(String, Vec<String>)> {
+        let rows = store.affected("Debian:12", None, package).unwrap();
+        rows.into_iter().map(|(id, e)| (id, e.versions)).collect()
+    }
+
+    fn v(id: &str, version: &str) -> (String, Vec<String>) {
+        (id.to_owned(), vec![version.to_owned()])
+    }
+
+    #[test]
+    fn packages_keep_the_records_of_earlier_imports() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("v.sqlite")).unwrap();
+        let (r1, j1) = json("X-1", "2024-01-01T00:00:00Z", &[("a", "1"), ("b", "2")]);
+        let (r2, j2) = json("X-2", "2024-01-01T00:00:00Z", &[("a", "3")]);
+        let (r1b, j1b) = json("X-1", "2024-02-01T00:00:00Z", &[("b", "4")]);
+        let (r3, j3) = json("X-3", "2024-01-01T00:00:00Z", &[("a", "5"), ("a", "6")]);
+        let mut w = store.writer().unwrap();
+        w.put(&r1, &j1, "t").unwrap();
+        w.commit().unwrap();
+        // Merged with the stored row of `a`.
+        let mut w = store.writer().unwrap();
+        w.put(&r2, &j2, "t").unwrap();
+        w.commit().unwrap();
+        assert_eq!(entries(&store, "a"), [v("X-1", "1"), v("X-2", "3")]);
+        // X-1 leaves `a`, whose row keeps X-2, and is replaced in `b`.
+        let mut w = store.writer().unwrap();
+        assert_eq!(w.put(&r1b, &j1b, "t").unwrap(), Put::Replaced);
+        w.put(&r3, &j3, "t").unwrap();
+        w.commit().unwrap();
+        assert_eq!(
+            entries(&store, "a"),
+            [v("X-2", "3"), v("X-3", "5"), v("X-3", "6")]
+        );
+        assert_eq!(entries(&store, "b"), [v("X-1", "4")]);
+        let status = store.status().unwrap();
+        assert_eq!(status.ecosystems.get("Debian:12"), Some(&3));
+    }
+
+    #[test]
+    fn records_are_packed_and_damage_is_noticed() {
+        let pairs = [
+            (1, 0),
+            (2, 7),
+            (2, 8),
+            (300, 0),
+            (1 << 40, 1 << 20),
+            (i64::MAX, u32::MAX),
+        ];
+        let bytes = encode_records(&pairs);
+        assert_eq!(&bytes[..6], [1, 0, 1, 7, 0, 8]);
+        let mut out = Vec::new();
+        decode_records(&bytes, &mut out).unwrap();
+        assert_eq!(out, pairs);
+        out.clear();
+        decode_records(&[], &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(decode_records(&bytes[..bytes.len() - 1], &mut out).is_none());
+        assert!(
+            decode_records(&[1], &mut out).is_none(),
+            "a record without its entry"
+        );
+        assert!(
+            decode_records(&[0x80; 11], &mut out).is_none(),
+            "too long a number"
+        );
+    }
+
+    #[test]
+    fn schema_2_is_migrated_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let (r1, j1) = json("X-1", "2024-01-01T00:00:00Z", &[("a", "1"), ("b", "2")]);
+        let (r2, j2) = json("X-2", "2024-01-01T00:00:00Z", &[("a", "3"), ("a", "4")]);
+        let mut w = store.writer().unwrap();
+        w.put(&r1, &j1, "t").unwrap();
+        w.put(&r2, &j2, "t").unwrap();
+        w.commit().unwrap();
+        let n = |id: &str| -> i64 {
+            store
+                .conn
+                .query_row("SELECT n FROM record WHERE id = ?1", [id], |r| r.get(0))
+                .unwrap()
+        };
+        let (x1, x2) = (n("X-1"), n("X-2"));
+        // The `affected` table as schema 2 had it (the other tables are the same).
+        store
+            .conn
+            .execute_batch(&format!(
+                "DROP TABLE affected;
+                 CREATE TABLE affected (ecosystem TEXT NOT NULL, package TEXT NOT NULL,
+                    record INTEGER NOT NULL, entry INTEGER NOT NULL,
+                    PRIMARY KEY (ecosystem, package, record, entry)) WITHOUT ROWID;
+                 INSERT INTO affected VALUES ('Debian:12', 'a', {x1}, 0), ('Debian:12', 'b', {x1}, 1),
+                    ('Debian:12', 'a', {x2}, 0), ('Debian:12', 'a', {x2}, 1),
+                    ('Debian:11', 'a', {x2}, 1);
+                 PRAGMA user_version = 2;"
+            ))
+            .unwrap();
+        drop(store);
+        let ro = Store::open_read_only(&path).unwrap();
+        assert_eq!(ro.user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            entries(&ro, "a"),
+            [v("X-1", "1"), v("X-2", "3"), v("X-2", "4")]
+        );
+        assert_eq!(entries(&ro, "b"), [v("X-1", "2")]);
+        let old = ro.affected("Debian:11", None, "a").unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].1.versions, ["4"]);
+        let status = ro.status().unwrap();
+        assert_eq!(status.ecosystems.get("Debian:12"), Some(&2));
+        assert_eq!(status.ecosystems.get("Debian:11"), Some(&1));
+        assert_eq!(status.records, 2);
     }
 
     /// A schema 1 store as inuse 0.1 wrote it, holding the records `(id, json)`.
