@@ -300,6 +300,10 @@ enum Read {
     Failed(u32, ReadError),
 }
 
+/// A report of a full read awaiting its pid-reuse check: its index in the sweep's processes,
+/// its (pid, start time), its activity ([`activity`]) and its root key.
+type Fresh = (usize, (u32, u64), (u64, u64), Option<(u64, u64)>);
+
 /// A process's activity ([`activity`]), report and root key at its last full read.
 type Previous = ((u64, u64), ProcessReport, Option<(u64, u64)>);
 
@@ -414,16 +418,15 @@ impl Sweeper {
         let mut stale_cache = StaleCache::new();
         let mut processes = Vec::with_capacity(raw.len());
         let mut missing = Vec::new();
+        // Reports analysed from a full read, to be checked against pid reuse.
+        let mut fresh: Vec<Fresh> = Vec::new();
         for read in raw {
             match read {
                 Read::Full(raw) => {
                     let key = (raw.pid, raw.stat.start_time);
                     if let Some(report) = self.analyse(&raw, &mut listeners, &mut stale_cache) {
-                        if incremental {
-                            let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
-                            self.previous
-                                .insert(key, (activity(&raw.stat), report.clone(), root));
-                        }
+                        let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
+                        fresh.push((processes.len(), key, activity(&raw.stat), root));
                         processes.push(report);
                     }
                 }
@@ -460,6 +463,28 @@ impl Sweeper {
                 }),
             }
         }
+        // Drop a report whose pid now names another process: its reads may mix two. Checked
+        // after the analysis, all at once and in parallel (one `stat` read each).
+        let limits = self.limits;
+        let reused: Vec<bool> = fresh
+            .par_iter()
+            .map(|&(_, (pid, start), _, _)| !process::same_process(pid, start, &limits))
+            .collect();
+        let mut drop = vec![false; processes.len()];
+        for (&(i, key, act, root), reused) in fresh.iter().zip(reused) {
+            if reused {
+                drop[i] = true;
+            } else if incremental {
+                if let Some(report) = processes.get(i) {
+                    self.previous.insert(key, (act, report.clone(), root));
+                }
+            }
+        }
+        let mut index = 0;
+        processes.retain(|_| {
+            index += 1;
+            !drop[index - 1]
+        });
         timing("sweep: analysis", started);
         let kernel = root_ctx(
             &mut self.roots,
@@ -691,10 +716,6 @@ impl Sweeper {
                 dev,
                 ino,
             });
-        }
-        // Drop the report if the pid now names another process: everything above may mix two.
-        if !process::same_process(pid, raw.stat.start_time, &self.limits) {
-            return None;
         }
         Some(report)
     }
