@@ -66,7 +66,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     }
     let unowned: Vec<&Path> = scan.unowned().collect();
 
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         Format::Json => {
             let doc = json!({

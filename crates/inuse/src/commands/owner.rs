@@ -49,7 +49,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");
     }
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let mut unowned = 0usize;
     let mut rows: Vec<Value> = Vec::with_capacity(args.paths.len());
     for path in &args.paths {

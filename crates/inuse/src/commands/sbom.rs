@@ -230,7 +230,7 @@ pub fn run(args: &SbomArgs) -> anyhow::Result<Code> {
         Format::CyclonedxJson => cyclonedx(&sbom),
         Format::SpdxJson => spdx(&sbom),
     };
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, &doc)?;
     writeln!(out)?;
     out.flush()?;

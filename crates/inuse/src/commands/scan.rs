@@ -230,13 +230,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
         if hits.is_empty() {
             bail!("no finding has the id {id}");
         }
-        let mut out = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for f in hits {
             for line in report.explain(f) {
                 writeln!(out, "{line}")?;
             }
             writeln!(out)?;
         }
+        out.flush()?;
         return Ok(Code::Ok);
     }
 

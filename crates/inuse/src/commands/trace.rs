@@ -194,7 +194,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<Code> {
         );
     }
 
-    let mut out = io::stdout().lock();
+    let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         Format::Json => {
             let doc = json!({
@@ -207,6 +207,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<Code> {
         }
         Format::Table => print_table(&mut out, start, stop_time, &libraries)?,
     }
+    out.flush()?;
     Ok(code)
 }
 

@@ -108,7 +108,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
         .unwrap_or_default();
 
     let name = |id| scan.inventory.get(id).map_or("?", |p| p.name.as_str());
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         UnusedFormat::Json => {
             let doc = json!({
@@ -200,5 +200,6 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
             }
         }
     }
+    out.flush()?;
     Ok(Code::Ok)
 }
