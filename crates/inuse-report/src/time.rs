@@ -29,51 +29,67 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Parses `90s`, `5m`, `26h`, `7d`, `1h30m` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
+/// Parses a duration into milliseconds: `500ms`, `90s`, `5m` (or `5min`), `26h`, `7d`, `2w`,
+/// sums such as `1h30m`, or a bare number of seconds. The one syntax of every `--duration`,
+/// `--interval` and `--min-window` option.
+pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("empty duration".to_owned());
     }
-    if let Ok(n) = s.parse::<i64>() {
-        return if n >= 0 {
-            Ok(n)
-        } else {
-            Err(format!("negative duration: {s}"))
-        };
+    let too_long = || format!("duration too long: {s}");
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: u64 = s.parse().map_err(|_| too_long())?;
+        return n.checked_mul(1000).ok_or_else(too_long);
     }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
+    let mut total: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(digits);
+        if number.is_empty() {
+            return Err(format!(
+                "invalid duration {s:?}: expected a number at {tail:?} (like 500ms, 90s, 1h30m)"
+            ));
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
+        let units = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(units);
+        let ms: u64 = match unit {
+            "ms" => 1,
+            "s" => 1000,
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            "" => {
+                return Err(format!(
+                    "invalid duration {s:?}: a number without a unit at the end"
+                ));
+            }
             _ => {
                 return Err(format!(
-                    "invalid duration {s:?}: unknown unit {c:?} (use s, m, h, d, w)"
+                    "invalid duration {s:?}: unknown unit {unit:?} (use ms, s, m, h, d, w)"
                 ));
             }
         };
-        let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        let n: u64 = number.parse().map_err(|_| too_long())?;
         total = n
-            .checked_mul(unit)
+            .checked_mul(ms)
             .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration too long: {s}"))?;
-        num.clear();
-    }
-    if !num.is_empty() {
-        return Err(format!(
-            "invalid duration {s:?}: a number without a unit at the end"
-        ));
+            .ok_or_else(too_long)?;
+        rest = next;
     }
     Ok(total)
+}
+
+/// [`parse_duration_ms`] in whole seconds, rounded up (`500ms` is 1 s).
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let ms = parse_duration_ms(s)?;
+    i64::try_from(ms.div_ceil(1000)).map_err(|_| format!("duration too long: {}", s.trim()))
 }
 
 #[cfg(test)]
@@ -97,5 +113,14 @@ mod tests {
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("5h3").is_err());
         assert!(parse_duration("-3").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("h").is_err());
+        assert_eq!(parse_duration("500ms"), Ok(1));
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("2w"), Ok(1_209_600_000));
+        assert_eq!(parse_duration_ms("5min"), Ok(300_000));
+        assert_eq!(parse_duration_ms("1m30s250ms"), Ok(90_250));
+        assert!(parse_duration_ms("99999999999999999999").is_err());
+        assert!(parse_duration_ms("999999999999999w").is_err());
     }
 }

@@ -44,27 +44,9 @@ pub struct ObserveArgs {
     show: bool,
 }
 
-/// Parses `500ms`, `5s`, `2m`, `1h`, `1d` (a bare number is seconds).
+/// A `--duration`/`--interval` value: [`inuse_report::parse_duration_ms`].
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 5s, 1m, 1h"))?;
-    let ms = match unit {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(format!("unknown unit `{unit}` (ms, s, m, h, d)")),
-    };
-    n.checked_mul(ms)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("`{text}` is too long"))
+    inuse_report::parse_duration_ms(text).map(Duration::from_millis)
 }
 
 fn open_store(args: &ObserveArgs) -> anyhow::Result<(Store, PathBuf)> {
