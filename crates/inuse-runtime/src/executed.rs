@@ -166,7 +166,7 @@ impl LoadWindows {
             .chain(&init.ifunc_resolvers)
             .filter(|&&a| a != 0)
             .filter_map(|&a| elf.file_offset(a))
-            .map(|o| (o, o + 1))
+            .map(|o| (o, o.saturating_add(1)))
             .collect();
         let extra = match elf.ident().class {
             inuse_elf::Class::Elf32 => {
@@ -255,7 +255,7 @@ where
         loads
             .iter()
             .find(|&&(v, _, size)| vaddr >= v && vaddr - v < size)
-            .map(|&(v, off, _)| off + (vaddr - v))
+            .and_then(|&(v, off, _)| off.checked_add(vaddr - v))
     };
     let mut out = Vec::new();
     let mut textrel = false;
@@ -796,6 +796,38 @@ mod tests {
         // The header prefix and at least one init function.
         assert!(w.ranges.iter().any(|&(a, _)| a == 0));
         assert!(w.ranges.len() >= 2, "{w:?}");
+    }
+
+    /// Found by `fuzz/elf_parse`: a segment whose file offset puts an init function at the
+    /// last byte of the 64-bit range overflowed the window's end.
+    #[test]
+    fn init_function_at_the_end_of_the_offset_range() {
+        let Ok(mut data) = std::fs::read("/proc/self/exe") else {
+            return;
+        };
+        let Ok(elf) = inuse_elf::ElfFile::parse(&data[..], &inuse_elf::Limits::default()) else {
+            return;
+        };
+        let init = elf.init_info().unwrap();
+        let Some(&a) = init.init.iter().chain(&init.init_array).find(|&&a| a != 0) else {
+            return;
+        };
+        let word = |d: &[u8], at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+        let (phoff, phnum) = (
+            word(&data, 32) as usize,
+            u16::from_le_bytes([data[56], data[57]]),
+        );
+        for i in 0..usize::from(phnum) {
+            let ph = phoff + i * 56;
+            let (p_type, vaddr, filesz) = (data[ph], word(&data, ph + 16), word(&data, ph + 32));
+            if p_type == 1 && a >= vaddr && a - vaddr < filesz {
+                let offset = u64::MAX - (a - vaddr);
+                data[ph + 8..ph + 16].copy_from_slice(&offset.to_le_bytes());
+            }
+        }
+        if let Ok(w) = LoadWindows::parse(&data[..]) {
+            assert!(w.ranges.iter().all(|&(a, b)| a <= b), "{w:?}");
+        }
     }
 
     #[test]
