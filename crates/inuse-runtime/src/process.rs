@@ -423,26 +423,16 @@ fn sockets(dir: &ProcDir, max: usize) -> Vec<u64> {
     out
 }
 
-/// Whether the residency of `mappings[i]` is read: executable file mappings (code), and the
-/// private read-only file mapping right after an executable one of the same file, where
-/// `-z separate-code` puts the read-only data segment (see
+/// Whether the residency of mapping `m`, listed right after `prev`, is read: executable file
+/// mappings (code), and the private read-only file mapping right after an executable one of
+/// the same file, where `-z separate-code` puts the read-only data segment (see
 /// [`crate::executed::QuietSegment`]; RELRO data, the file's first page and whole-file data
 /// mappings such as the locale archive never sit there).
-fn residency_wanted(mappings: &[Mapping], i: usize) -> bool {
-    let Some(m) = mappings.get(i) else {
-        return false;
+fn residency_wanted(prev: Option<&Mapping>, m: &Mapping) -> bool {
+    let follows_code = || {
+        prev.is_some_and(|p| p.exec && p.dev == m.dev && p.inode == m.inode && p.offset < m.offset)
     };
-    if !matches!(m.target, Target::File { .. }) {
-        return false;
-    }
-    if m.exec {
-        return true;
-    }
-    let follows_code = i
-        .checked_sub(1)
-        .and_then(|j| mappings.get(j))
-        .is_some_and(|p| p.exec && p.dev == m.dev && p.inode == m.inode && p.offset < m.offset);
-    follows_code && !m.write && !m.shared
+    matches!(m.target, Target::File { .. }) && (m.exec || (!m.write && !m.shared && follows_code()))
 }
 
 /// Residency of the mappings [`residency_wanted`] selects: pagemap when readable, else smaps
@@ -453,9 +443,11 @@ fn residency(
     limits: &Limits,
     page_size: u64,
 ) -> HashMap<u64, Residency> {
-    let wanted: Vec<&Mapping> = (0..mappings.len())
-        .filter(|&i| residency_wanted(mappings, i))
-        .filter_map(|i| mappings.get(i))
+    let previous = std::iter::once(None).chain(mappings.iter().map(Some));
+    let wanted: Vec<&Mapping> = previous
+        .zip(mappings)
+        .filter(|&(prev, m)| residency_wanted(prev, m))
+        .map(|(_, m)| m)
         .collect();
     let mut out = HashMap::with_capacity(wanted.len());
     if wanted.is_empty() {

@@ -470,21 +470,18 @@ impl Sweeper {
             .par_iter()
             .map(|&(_, (pid, start), _, _)| !process::same_process(pid, start, &limits))
             .collect();
-        let mut drop = vec![false; processes.len()];
+        let mut keep = vec![true; processes.len()];
         for (&(i, key, act, root), reused) in fresh.iter().zip(reused) {
             if reused {
-                drop[i] = true;
+                keep[i] = false;
             } else if incremental {
                 if let Some(report) = processes.get(i) {
                     self.previous.insert(key, (act, report.clone(), root));
                 }
             }
         }
-        let mut index = 0;
-        processes.retain(|_| {
-            index += 1;
-            !drop[index - 1]
-        });
+        let mut keep = keep.into_iter();
+        processes.retain(|_| keep.next().unwrap_or(true));
         timing("sweep: analysis", started);
         let kernel = root_ctx(
             &mut self.roots,
