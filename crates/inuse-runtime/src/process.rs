@@ -318,18 +318,23 @@ pub fn read_with_stat(
         raw.unmeasurable = Some("zombie: exited, not yet reaped".to_owned());
         return Ok(raw);
     }
-    let maps_data = match dir.read("maps", limits.max_maps_bytes) {
-        Ok(d) => d,
+    // Read into this thread's buffer, reused from process to process (the parsed mappings
+    // own what they keep): `maps` is the largest file read for every process.
+    let parsed = MAPS_BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        let file = dir.open_file("maps")?;
+        file.take(limits.max_maps_bytes).read_to_end(buf)?;
+        let (mappings, bad) = maps::parse(buf);
+        Ok::<_, io::Error>((mappings, bad, buf.len() as u64 >= limits.max_maps_bytes))
+    });
+    let (mappings, bad) = match parsed {
+        Ok((mappings, bad, full)) => (mappings, bad + usize::from(full)),
         Err(e) if is_gone(&e) => return Err(ReadError::Gone),
         Err(e) => {
             raw.unmeasurable = Some(describe(&e));
             return Ok(raw);
         }
     };
-    let (mappings, mut bad) = maps::parse(&maps_data);
-    if maps_data.len() as u64 >= limits.max_maps_bytes {
-        bad += 1;
-    }
     if mappings.is_empty() {
         // Kernel threads have no mappings; so has a process that exited while we read.
         raw.unmeasurable = Some("no mappings (kernel thread)".to_owned());
@@ -354,6 +359,11 @@ pub fn read_with_stat(
     raw.sockets = sockets(&dir, limits.max_fds);
     raw.netns = dir.stat("ns/net").ok().map(|st| st.st_ino);
     Ok(raw)
+}
+
+thread_local! {
+    /// The buffer `/proc/PID/maps` is read into, one per reading thread.
+    static MAPS_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Whether the executable `path` (whose `stat` is `st`) carries file capabilities. Hundreds
@@ -455,8 +465,9 @@ fn residency(
     }
     match dir.open_file("pagemap") {
         Ok(pagemap) => {
+            let mut buf = Vec::new();
             for run in runs(&wanted, limits, page_size) {
-                let read = pages(&pagemap, run, page_size);
+                let read = pages(&pagemap, run, page_size, &mut buf);
                 for (m, r) in run.iter().zip(read) {
                     out.insert(m.start, r);
                 }
@@ -523,8 +534,8 @@ fn runs<'m>(
 /// Present-or-swapped bits of the pages of each mapping of one run, read in `pread`s of at
 /// most [`RUN_PAGES`] entries (a run of several mappings is one read). Bit 63 of a pagemap
 /// entry is "present", bit 62 "swapped" (a private page that was written and then swapped
-/// out: it was touched all the same).
-fn pages(pagemap: &File, run: &[&Mapping], page_size: u64) -> Vec<Residency> {
+/// out: it was touched all the same). `buf` is scratch space, kept from run to run.
+fn pages(pagemap: &File, run: &[&Mapping], page_size: u64, buf: &mut Vec<u8>) -> Vec<Residency> {
     const PRESENT_OR_SWAPPED: u64 = 3 << 62;
     let ps = page_size.max(1);
     let (Some(first), Some(last)) = (run.first(), run.last()) else {
@@ -536,7 +547,10 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64) -> Vec<Residency> {
         .iter()
         .map(|m| vec![0u64; usize::try_from((m.len() / ps).div_ceil(64)).unwrap_or(0)])
         .collect();
-    let mut buf = vec![0u8; usize::try_from(RUN_PAGES.min(end_page - first_page) * 8).unwrap_or(0)];
+    let want = usize::try_from(RUN_PAGES.min(end_page - first_page) * 8).unwrap_or(0);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
     let mut page = first_page;
     // The mapping holding the current page or the next one after it: pages go up.
     let mut j = 0;

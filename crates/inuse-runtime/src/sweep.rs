@@ -10,7 +10,9 @@
 //! nor faulted since.
 //!
 //! A sweep reads the processes in parallel (pure `/proc` I/O; the host's package database
-//! loads alongside on the first sweep), then analyses them in one thread with the caches. Processes that exit mid-read, or whose pid is reused (the start
+//! loads alongside on the first sweep), fills the caches it lacks (load windows, closures of
+//! new executables, socket tables) in parallel, then analyses the processes in parallel
+//! against the shared caches. Processes that exit mid-read, or whose pid is reused (the start
 //! time changes), are dropped silently: a sweep never fails because of a race.
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +21,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use inuse_ldso::{Options, Resolver};
 use inuse_pkgdb::{Inventory, OwnerIndex, Package, PackageId};
@@ -197,7 +199,9 @@ struct RootCtx {
     root: Root,
     inventory: Inventory,
     owners: OwnerIndex,
-    owner_cache: HashMap<PathBuf, Option<PackageId>>,
+    /// Owner lookups, shared by the parallel analysis.
+    owner_cache: Mutex<HashMap<PathBuf, Option<PackageId>>>,
+    /// Static closures by the executable's (device, inode), filled before the analysis.
     closures: HashMap<(u64, u64), Option<Arc<Closure>>>,
 }
 
@@ -209,30 +213,28 @@ impl RootCtx {
             root,
             inventory,
             owners,
-            owner_cache: HashMap::new(),
+            owner_cache: Mutex::new(HashMap::new()),
             closures: HashMap::new(),
         })
     }
 
-    fn package(&mut self, path: &Path) -> Option<PackageRef> {
-        let id = match self.owner_cache.get(path) {
-            Some(&id) => id,
-            None => {
-                let id = self.owners.owner(path);
-                self.owner_cache.insert(path.to_owned(), id);
-                id
-            }
-        };
+    fn package(&self, path: &Path) -> Option<PackageRef> {
+        let cached = lock(&self.owner_cache).get(path).copied();
+        let id = cached.unwrap_or_else(|| {
+            // Looked up outside the lock; two threads may both look up a path once.
+            let id = self.owners.owner(path);
+            lock(&self.owner_cache).insert(path.to_owned(), id);
+            id
+        });
         id.and_then(|id| self.inventory.get(id))
             .map(PackageRef::from)
     }
 
-    fn closure(&mut self, exe: &Path, key: (u64, u64)) -> Option<Arc<Closure>> {
-        if let Some(c) = self.closures.get(&key) {
-            return c.clone();
-        }
+    /// The static dependency closure of the executable at `exe` (a path inside the root);
+    /// `None` when the loader emulation cannot resolve it.
+    fn resolve_closure(&self, exe: &Path) -> Option<Arc<Closure>> {
         let resolver = Resolver::new(&self.root, Options::default(), PathBuf::from("/"));
-        let closure = resolver.resolve(exe).ok().map(|r| {
+        resolver.resolve(exe).ok().map(|r| {
             let mut c = Closure::default();
             c.paths.insert(r.input.clone());
             if let Ok(real) = self.root.canonicalize(&r.input) {
@@ -256,10 +258,14 @@ impl RootCtx {
                 c.ids.insert((o.dev, o.ino));
             }
             Arc::new(c)
-        });
-        self.closures.insert(key, closure.clone());
-        closure
+        })
     }
+}
+
+/// The guarded value, also after a panic elsewhere (the caches stay consistent: each insert
+/// is one call).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs sweeps, keeping caches between them.
@@ -300,10 +306,6 @@ enum Read {
     Failed(u32, ReadError),
 }
 
-/// A report of a full read awaiting its pid-reuse check: its index in the sweep's processes,
-/// its (pid, start time), its activity ([`activity`]) and its root key.
-type Fresh = (usize, (u32, u64), (u64, u64), Option<(u64, u64)>);
-
 /// A process's activity ([`activity`]), report and root key at its last full read.
 type Previous = ((u64, u64), ProcessReport, Option<(u64, u64)>);
 
@@ -314,6 +316,9 @@ fn activity(stat: &crate::stat::ProcStat) -> (u64, u64) {
         stat.minflt.saturating_add(stat.majflt),
     )
 }
+
+/// How many processes mapping a file are tried to read its load windows.
+const WINDOW_CANDIDATES: usize = 4;
 
 /// A file as one root sees it: (root, device, inode, marked deleted). The cache keeps the
 /// path it was checked at; another path of the same file is checked on its own.
@@ -413,22 +418,39 @@ impl Sweeper {
         }
         self.load_windows(&raw);
         timing("sweep: load windows", started);
+        self.open_roots(&raw);
+        self.load_closures(&raw);
+        let listeners = self.socket_tables(&raw);
+        timing("sweep: closures", started);
+        let stale_cache = Mutex::new(StaleCache::new());
+        // Each report is checked against pid reuse once its process is analysed (the
+        // analysis reads `/proc/PID/root` and `map_files` too): one whose pid now names
+        // another process may mix two, and is dropped.
+        let analysed: Vec<Option<ProcessReport>> = raw
+            .par_iter()
+            .map(|read| match read {
+                Read::Full(raw) => self
+                    .analyse(raw, &listeners, &stale_cache)
+                    .filter(|_| process::same_process(raw.pid, raw.stat.start_time, &limits)),
+                _ => None,
+            })
+            .collect();
+        timing("sweep: parallel analysis", started);
+        let mut stale_cache = stale_cache.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut last = std::mem::take(&mut self.previous);
-        let mut listeners: HashMap<u64, HashMap<u64, String>> = HashMap::new();
-        let mut stale_cache = StaleCache::new();
         let mut processes = Vec::with_capacity(raw.len());
         let mut missing = Vec::new();
-        // Reports analysed from a full read, to be checked against pid reuse.
-        let mut fresh: Vec<Fresh> = Vec::new();
-        for read in raw {
+        for (read, report) in raw.into_iter().zip(analysed) {
             match read {
                 Read::Full(raw) => {
-                    let key = (raw.pid, raw.stat.start_time);
-                    if let Some(report) = self.analyse(&raw, &mut listeners, &mut stale_cache) {
+                    let Some(report) = report else { continue };
+                    if incremental {
+                        let key = (raw.pid, raw.stat.start_time);
                         let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
-                        fresh.push((processes.len(), key, activity(&raw.stat), root));
-                        processes.push(report);
+                        let previous = (activity(&raw.stat), report.clone(), root);
+                        self.previous.insert(key, previous);
                     }
+                    processes.push(report);
                 }
                 Read::Unchanged(pid, start) => {
                     if let Some(mut entry) = last.remove(&(pid, start)) {
@@ -463,25 +485,6 @@ impl Sweeper {
                 }),
             }
         }
-        // Drop a report whose pid now names another process: its reads may mix two. Checked
-        // after the analysis, all at once and in parallel (one `stat` read each).
-        let limits = self.limits;
-        let reused: Vec<bool> = fresh
-            .par_iter()
-            .map(|&(_, (pid, start), _, _)| !process::same_process(pid, start, &limits))
-            .collect();
-        let mut keep = vec![true; processes.len()];
-        for (&(i, key, act, root), reused) in fresh.iter().zip(reused) {
-            if reused {
-                keep[i] = false;
-            } else if incremental {
-                if let Some(report) = processes.get(i) {
-                    self.previous.insert(key, (act, report.clone(), root));
-                }
-            }
-        }
-        let mut keep = keep.into_iter();
-        processes.retain(|_| keep.next().unwrap_or(true));
         timing("sweep: analysis", started);
         let kernel = root_ctx(
             &mut self.roots,
@@ -499,9 +502,12 @@ impl Sweeper {
     }
 
     /// Reads, in parallel, the load windows of every mapped file that no earlier sweep read
-    /// (the ELF parsing behind `executed`), each through the first process found mapping it.
+    /// (the ELF parsing behind `executed`), each through the first of up to
+    /// [`WINDOW_CANDIDATES`] processes mapping it that lets the file be opened (one may have
+    /// exited, or live in a root where the path leads elsewhere). A file none of them opens
+    /// is tried again next sweep.
     fn load_windows(&mut self, raw: &[Read]) {
-        let mut todo: HashMap<(u64, u64), PendingWindows<'_>> = HashMap::new();
+        let mut todo: HashMap<(u64, u64), Vec<PendingWindows<'_>>> = HashMap::new();
         for read in raw {
             let Read::Full(raw) = read else { continue };
             let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
@@ -511,25 +517,28 @@ impl Sweeper {
             for m in &raw.mappings {
                 if let Target::File { path, .. } = &m.target
                     && !self.windows.contains_key(&(m.dev, m.inode))
-                    && !todo.contains_key(&(m.dev, m.inode))
                 {
-                    todo.insert(
-                        (m.dev, m.inode),
-                        PendingWindows {
+                    let candidates = todo.entry((m.dev, m.inode)).or_default();
+                    if candidates.len() < WINDOW_CANDIDATES
+                        && candidates.last().is_none_or(|c| c.pid != raw.pid)
+                    {
+                        candidates.push(PendingWindows {
                             pid: raw.pid,
                             mapping: m,
                             root_dir: root_dir.clone(),
                             prefix: prefix.clone(),
                             path,
-                        },
-                    );
+                        });
+                    }
                 }
             }
         }
         let done: Vec<((u64, u64), Option<FileWindows>)> = todo
             .into_par_iter()
-            .map(|(key, p)| {
-                let windows = read_windows(p.pid, p.mapping, &p.root_dir, &p.prefix, p.path);
+            .map(|(key, candidates)| {
+                let windows = candidates
+                    .iter()
+                    .find_map(|p| read_windows(p.pid, p.mapping, &p.root_dir, &p.prefix, p.path));
                 (key, windows)
             })
             .collect();
@@ -538,6 +547,94 @@ impl Sweeper {
                 self.windows.insert(key, w);
             }
         }
+    }
+
+    /// Opens the root context of every measurable process's root not opened yet (loading
+    /// that root's package databases), in parallel across roots.
+    fn open_roots(&mut self, raw: &[Read]) {
+        let mut todo: HashMap<(u64, u64), PathBuf> = HashMap::new();
+        for read in raw {
+            let Read::Full(raw) = read else { continue };
+            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
+                continue;
+            };
+            let key = (root_id.dev, root_id.ino);
+            if !self.roots.contains_key(&key) {
+                todo.entry(key)
+                    .or_insert_with(|| self.root_paths(raw.pid, root_id).0);
+            }
+        }
+        let opened: Vec<_> = todo
+            .into_par_iter()
+            .map(|(key, dir)| {
+                let ctx = RootCtx::open(&dir);
+                (key, dir, ctx)
+            })
+            .collect();
+        for (key, dir, ctx) in opened {
+            let ctx = checked(ctx, &dir, &mut self.warnings);
+            self.roots.insert(key, ctx);
+        }
+    }
+
+    /// Resolves, in parallel, the static closure of every executable of a measurable process
+    /// whose closure its root context does not hold yet.
+    fn load_closures(&mut self, raw: &[Read]) {
+        let mut todo: HashMap<((u64, u64), (u64, u64)), PathBuf> = HashMap::new();
+        for read in raw {
+            let Read::Full(raw) = read else { continue };
+            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
+                continue;
+            };
+            let root_key = (root_id.dev, root_id.ino);
+            let Some(Some(ctx)) = self.roots.get(&root_key) else {
+                continue;
+            };
+            let Some((dev, ino, path, false)) = exe_mapping(raw) else {
+                continue;
+            };
+            if ctx.closures.contains_key(&(dev, ino)) || todo.contains_key(&(root_key, (dev, ino)))
+            {
+                continue;
+            }
+            let prefix = self.root_paths(raw.pid, root_id).1;
+            if let Some(inner) = process::in_root_path(path, &prefix) {
+                todo.insert((root_key, (dev, ino)), inner);
+            }
+        }
+        let roots = &self.roots;
+        let resolved: Vec<_> = todo
+            .into_par_iter()
+            .map(|((root_key, exe_key), inner)| {
+                let closure = roots
+                    .get(&root_key)
+                    .and_then(Option::as_ref)
+                    .and_then(|ctx| ctx.resolve_closure(&inner));
+                (root_key, exe_key, closure)
+            })
+            .collect();
+        for (root_key, exe_key, closure) in resolved {
+            if let Some(Some(ctx)) = self.roots.get_mut(&root_key) {
+                ctx.closures.insert(exe_key, closure);
+            }
+        }
+    }
+
+    /// The socket tables (inode -> description) of every network namespace in which a read
+    /// process holds a socket, each read once per sweep through the first such process.
+    fn socket_tables(&self, raw: &[Read]) -> HashMap<u64, HashMap<u64, String>> {
+        let mut tables = HashMap::new();
+        for read in raw {
+            let Read::Full(raw) = read else { continue };
+            if raw.sockets.is_empty() {
+                continue;
+            }
+            let Some(ns) = raw.netns else { continue };
+            tables
+                .entry(ns)
+                .or_insert_with(|| socket_table(raw.pid, self.limits.max_net_table));
+        }
+        tables
     }
 
     /// The directory through which a process's root is read, and the prefix its mapped paths
@@ -554,11 +651,14 @@ impl Sweeper {
         }
     }
 
+    /// The report of one fully read process, against the caches filled before: its root
+    /// context, its executable's closure, load windows, socket tables. `None` when its root
+    /// could not be opened.
     fn analyse(
-        &mut self,
+        &self,
         raw: &RawProcess,
-        listeners: &mut HashMap<u64, HashMap<u64, String>>,
-        stale_cache: &mut StaleCache,
+        listeners: &HashMap<u64, HashMap<u64, String>>,
+        stale_cache: &Mutex<StaleCache>,
     ) -> Option<ProcessReport> {
         let pid = raw.pid;
         let mut report = ProcessReport {
@@ -597,7 +697,7 @@ impl Sweeper {
         } else {
             format!("/proc/{pid}/root")
         });
-        report.listening = self.listening(raw, listeners);
+        report.listening = listening(raw, listeners);
         let (fault_around, page_size) = (self.fault_around, self.page_size);
         // Group the file mappings by file, in address order of first appearance.
         let mut order: Vec<(u64, u64, &[u8], bool)> = Vec::new();
@@ -611,25 +711,7 @@ impl Sweeper {
                 entry.push(m);
             }
         }
-        // Load windows of files not seen before; done before borrowing the root context.
-        for &(dev, ino, path, _) in &order {
-            if self.windows.contains_key(&(dev, ino)) {
-                continue;
-            }
-            let first = groups[&(dev, ino)][0];
-            if let Some(w) = read_windows(pid, first, &root_dir, &prefix, path) {
-                self.windows.insert((dev, ino), w);
-            }
-        }
-        let exe_key = raw.exe.as_ref().and_then(|exe| {
-            let exe_bytes = exe.as_os_str().as_bytes();
-            order
-                .iter()
-                .find(|&&(_, _, p, deleted)| {
-                    p == exe_bytes || (deleted && exe_bytes.strip_suffix(b" (deleted)") == Some(p))
-                })
-                .map(|&(dev, ino, p, deleted)| (dev, ino, p, deleted))
-        });
+        let exe_key = exe_mapping(raw);
         // Process-wide distrust of residency.
         if raw.status.vm_lck_kib.is_some_and(|k| k > 0) {
             report.executed_note =
@@ -654,13 +736,12 @@ impl Sweeper {
             }
         }
         let windows = &self.windows;
-        let ctx = root_ctx(&mut self.roots, &mut self.warnings, key, &root_dir)?;
-        let closure = exe_key.and_then(|(dev, ino, p, deleted)| {
+        let ctx = self.roots.get(&key)?.as_ref()?;
+        let closure = exe_key.and_then(|(dev, ino, _, deleted)| {
             if deleted {
                 return None;
             }
-            let inner = process::in_root_path(p, &prefix)?;
-            ctx.closure(&inner, (dev, ino))
+            ctx.closures.get(&(dev, ino)).cloned().flatten()
         });
         for (dev, ino, path, deleted_flag) in order {
             let maps = &groups[&(dev, ino)];
@@ -668,8 +749,18 @@ impl Sweeper {
                 .unwrap_or_else(|| PathBuf::from(OsStr::from_bytes(path)));
             let shown = inner.to_string_lossy().into_owned();
             // One check per file and root per sweep, however many processes map it.
-            let stale = cached_stale(stale_cache, (key, dev, ino, deleted_flag), &inner, || {
-                stale(ctx, &root_dir, &inner, dev, ino, deleted_flag)
+            let stale_key = (key, dev, ino, deleted_flag);
+            let cached = match lock(stale_cache).get(&stale_key) {
+                Some((p, s)) if *p == inner => Some(*s),
+                _ => None,
+            };
+            let stale = cached.unwrap_or_else(|| {
+                // Checked outside the lock; `cached_stale` keeps the first path per file.
+                let s = stale(ctx, &root_dir, &inner, dev, ino, deleted_flag);
+                lock(stale_cache)
+                    .entry(stale_key)
+                    .or_insert_with(|| (inner.clone(), s));
+                s
             });
             let package = ctx.package(&inner);
             let win = windows.get(&(dev, ino)).cloned().flatten();
@@ -742,51 +833,61 @@ impl Sweeper {
         }
     }
 
-    /// The listening sockets among the process's descriptors, from its network namespace's
-    /// tables (read once per namespace per sweep).
-    fn listening(
-        &self,
-        raw: &RawProcess,
-        cache: &mut HashMap<u64, HashMap<u64, String>>,
-    ) -> Vec<String> {
-        if raw.sockets.is_empty() {
-            return Vec::new();
-        }
-        let Some(ns) = raw.netns else {
-            return Vec::new();
-        };
-        let table = cache.entry(ns).or_insert_with(|| {
-            let dir = PathBuf::from(format!("/proc/{}/net", raw.pid));
-            let mut table = HashMap::new();
-            let max = self.limits.max_net_table;
-            for proto in Proto::ALL {
-                if let Ok(d) = process::read_bounded(&dir.join(proto.as_str()), max) {
-                    for l in net::parse_inet(&d, proto) {
-                        table.insert(l.inode, l.describe);
-                    }
-                }
-            }
-            if let Ok(d) = process::read_bounded(&dir.join("unix"), max) {
-                for l in net::parse_unix(&d) {
-                    table.insert(l.inode, l.describe);
-                }
-            }
-            table
-        });
-        let mut out: Vec<String> = raw
-            .sockets
-            .iter()
-            .filter_map(|i| table.get(i).cloned())
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    }
-
     /// Forgets the per-root package data (call when package databases may have changed).
     pub fn forget_packages(&mut self) {
         self.roots.clear();
     }
+}
+
+/// The listening sockets among the process's descriptors, from its network namespace's
+/// table ([`Sweeper::socket_tables`]).
+fn listening(raw: &RawProcess, tables: &HashMap<u64, HashMap<u64, String>>) -> Vec<String> {
+    let Some(table) = raw.netns.and_then(|ns| tables.get(&ns)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = raw
+        .sockets
+        .iter()
+        .filter_map(|i| table.get(i).cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The socket table (inode -> description) of the network namespace of `pid`, from its
+/// `/proc/PID/net/{tcp,tcp6,udp,udp6,unix}`.
+fn socket_table(pid: u32, max: u64) -> HashMap<u64, String> {
+    let dir = PathBuf::from(format!("/proc/{pid}/net"));
+    let mut table = HashMap::new();
+    for proto in Proto::ALL {
+        if let Ok(d) = process::read_bounded(&dir.join(proto.as_str()), max) {
+            for l in net::parse_inet(&d, proto) {
+                table.insert(l.inode, l.describe);
+            }
+        }
+    }
+    if let Ok(d) = process::read_bounded(&dir.join("unix"), max) {
+        for l in net::parse_unix(&d) {
+            table.insert(l.inode, l.describe);
+        }
+    }
+    table
+}
+
+/// The file mapping of the process's executable: (device, inode, path as mapped, marked
+/// deleted), the first mapping whose path is the `exe` link's.
+fn exe_mapping(raw: &RawProcess) -> Option<(u64, u64, &[u8], bool)> {
+    let exe = raw.exe.as_ref()?.as_os_str().as_bytes();
+    raw.mappings.iter().find_map(|m| match &m.target {
+        Target::File { path, deleted }
+            if path.as_slice() == exe
+                || (*deleted && exe.strip_suffix(b" (deleted)") == Some(path.as_slice())) =>
+        {
+            Some((m.dev, m.inode, path.as_slice(), *deleted))
+        }
+        _ => None,
+    })
 }
 
 /// The context of one root, opened (and its package databases loaded) on first use.
