@@ -236,6 +236,41 @@ fn read_whole_record(mut file: File, max: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// [`read_whole_record`] with positioned reads from offset 0: a `/proc` seq file read at
+/// offset 0 is formatted afresh, so an open file can be read again and again.
+fn read_whole_record_at(file: &File, max: u64) -> io::Result<Vec<u8>> {
+    const ONE_READ: usize = 4096;
+    let first = usize::try_from(max).map_or(ONE_READ, |m| m.min(ONE_READ));
+    let mut buf = vec![0u8; first];
+    let mut len = 0usize;
+    loop {
+        let room = &mut buf[len..];
+        if room.is_empty() {
+            // Full: a record longer than one read (never for `stat`); read on while under
+            // `max`.
+            if len as u64 >= max {
+                break;
+            }
+            let more = usize::try_from(max - len as u64).map_or(ONE_READ, |m| m.min(ONE_READ));
+            buf.resize(len + more, 0);
+            continue;
+        }
+        match file.read_at(room, len as u64) {
+            Ok(0) => break,
+            Ok(n) if len == 0 && n < first => {
+                // The whole record in one read: no second call to see the end.
+                len = n;
+                break;
+            }
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// Whether the pid still names the process that started at `start_time`.
 pub fn same_process(pid: u32, start_time: u64, limits: &Limits) -> bool {
     read_stat_file(pid, limits)
@@ -262,7 +297,30 @@ pub fn read(pid: u32, limits: &Limits, page_size: u64) -> Result<RawProcess, Rea
 
 /// Reads `/proc/PID/stat` alone: identity and CPU time, the cheap first step of a read.
 pub fn read_stat(pid: u32, limits: &Limits) -> Result<ProcStat, ReadError> {
-    let stat = match read_stat_file(pid, limits) {
+    parsed_stat(read_stat_file(pid, limits))
+}
+
+/// Opens `/proc/PID/stat` and reads it as [`read_stat`] does, returning the open file for
+/// [`reread_stat`]; the file is returned also when the process is a kernel thread.
+pub fn open_stat(pid: u32, limits: &Limits) -> (Option<File>, Result<ProcStat, ReadError>) {
+    let file = match File::open(format!("/proc/{pid}/stat")) {
+        Ok(f) => f,
+        Err(e) => return (None, parsed_stat(Err(e))),
+    };
+    let stat = parsed_stat(read_whole_record_at(&file, limits.max_small_file));
+    (Some(file), stat)
+}
+
+/// Reads again a `stat` file opened by [`open_stat`]: one `pread` instead of open, read and
+/// close. The file stays bound to the process it was opened for: once that process has
+/// exited, the read fails ([`ReadError::Gone`]) even if its pid names another process now.
+pub fn reread_stat(file: &File, limits: &Limits) -> Result<ProcStat, ReadError> {
+    parsed_stat(read_whole_record_at(file, limits.max_small_file))
+}
+
+/// The result of reading a `stat` file, classified.
+fn parsed_stat(read: io::Result<Vec<u8>>) -> Result<ProcStat, ReadError> {
+    let stat = match read {
         Ok(d) => stat::parse(&d).map_err(|e| ReadError::Other(e.to_string()))?,
         Err(e) if is_gone(&e) => return Err(ReadError::Gone),
         Err(e) => return Err(ReadError::Other(describe(&e))),

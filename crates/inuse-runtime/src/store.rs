@@ -23,7 +23,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::executed::Executed;
-use std::collections::HashMap;
 
 use crate::sweep::{PackageRef, ProcessReport, Stale, Sweep};
 
@@ -233,7 +232,7 @@ fn unix_seconds(t: SystemTime) -> i64 {
 }
 
 /// A file in one sweep: (root key, package, path).
-type FileKey<'a> = (String, Option<&'a PackageRef>, &'a str);
+type FileKey<'a> = (&'a str, Option<&'a PackageRef>, &'a str);
 
 /// A process identity: (exe, uid, euid, container, listening as JSON).
 type Identity = (String, i64, i64, String, String);
@@ -248,18 +247,29 @@ struct FileEvidence {
     dlopened: Option<bool>,
 }
 
-/// Merges a sweep per file and per (process identity, file).
+/// Merges a sweep per file and per (process identity, file). `roots` holds the
+/// [`root_key`] of each of the sweep's processes, in order. Run on every sweep over
+/// every process and mapped file, so its maps hash with foldhash (hashbrown's own choice)
+/// rather than SipHash: the keys come from our own reading of `/proc`, bounded by
+/// [`crate::Limits`].
 #[allow(clippy::type_complexity)]
-fn merge(
-    sweep: &Sweep,
+fn merge<'a>(
+    sweep: &'a Sweep,
+    roots: &'a [String],
 ) -> (
-    HashMap<FileKey<'_>, FileEvidence>,
-    HashMap<Identity, HashMap<FileKey<'_>, Level>>,
+    foldhash::HashMap<FileKey<'a>, FileEvidence>,
+    foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'a>, Level>>,
 ) {
-    let mut files: HashMap<FileKey<'_>, FileEvidence> = HashMap::new();
-    let mut identities: HashMap<Identity, HashMap<FileKey<'_>, Level>> = HashMap::new();
-    for p in sweep.processes.iter().filter(|p| p.unmeasurable.is_none()) {
-        let root = root_key(p);
+    let mut files: foldhash::HashMap<FileKey<'_>, FileEvidence> = Default::default();
+    let mut identities: foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'_>, Level>> =
+        Default::default();
+    let measured = sweep
+        .processes
+        .iter()
+        .zip(roots)
+        .filter(|(p, _)| p.unmeasurable.is_none());
+    for (p, root) in measured {
+        let root = root.as_str();
         let identity = (
             p.exe.clone().unwrap_or_default(),
             p.uid.map_or(-1, i64::from),
@@ -279,7 +289,7 @@ fn merge(
                 stale: o.stale,
                 dlopened: o.dlopened,
             };
-            ((root.clone(), o.package.as_ref(), o.path.as_str()), ev)
+            ((root, o.package.as_ref(), o.path.as_str()), ev)
         });
         let plain = p.files.iter().map(|f| {
             let ev = FileEvidence {
@@ -289,10 +299,10 @@ fn merge(
                 stale: f.stale,
                 dlopened: None,
             };
-            ((root.clone(), f.package.as_ref(), f.path.as_str()), ev)
+            ((root, f.package.as_ref(), f.path.as_str()), ev)
         });
         for (key, ev) in objects.chain(plain) {
-            let level = per_identity.entry(key.clone()).or_insert(ev.level);
+            let level = per_identity.entry(key).or_insert(ev.level);
             *level = (*level).max(ev.level);
             files
                 .entry(key)
@@ -438,8 +448,9 @@ impl Store {
             // Many processes share files and identities (a hundred workers of one server):
             // merge within the sweep first, so the database sees each file and each
             // (file, process identity) pair once.
-            let merged = merge(sweep);
-            let mut file_ids: HashMap<&FileKey<'_>, i64> = HashMap::with_capacity(merged.0.len());
+            let roots: Vec<String> = sweep.processes.iter().map(|p| root_key(p)).collect();
+            let merged = merge(sweep, &roots);
+            let mut file_ids: foldhash::HashMap<&FileKey<'_>, i64> = Default::default();
             for (key, ev) in &merged.0 {
                 let root_id: i64 = root_stmt.query_row(params![key.0], |r| r.get(0))?;
                 let package_id: i64 = match key.1 {
@@ -657,7 +668,7 @@ mod tests {
     fn sweep(processes: Vec<ProcessReport>) -> Sweep {
         Sweep {
             kernel: None,
-            processes,
+            processes: processes.into_iter().map(std::sync::Arc::new).collect(),
             missing: vec![],
             warnings: vec![],
         }

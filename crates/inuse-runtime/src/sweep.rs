@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
+use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -173,8 +174,9 @@ pub struct ProcessReport {
 pub struct Sweep {
     /// The running kernel against the host's installed kernels.
     pub kernel: Option<KernelReport>,
-    /// Processes, by pid.
-    pub processes: Vec<ProcessReport>,
+    /// Processes, by pid. Shared with the sweeper's memory of unchanged processes
+    /// (incremental sweeps): a report that did not change is not copied.
+    pub processes: Vec<Arc<ProcessReport>>,
     /// Pids asked for that do not exist.
     #[serde(skip)]
     pub missing: Vec<u32>,
@@ -281,6 +283,21 @@ pub struct Sweeper {
     /// Per process (pid, start time), when incremental: its activity and report at its last
     /// full read.
     previous: HashMap<(u32, u64), Previous>,
+    /// When incremental: `/proc/PID/stat` of each process seen, kept open so the next sweep
+    /// reads it with one `pread` ([`process::reread_stat`]).
+    stat_files: HashMap<u32, File>,
+    /// How many `stat` files may be kept open (a share of the descriptor limit).
+    stat_budget: usize,
+}
+
+/// What the read phase did with a process's `stat` file.
+enum StatFile {
+    /// Read through the file kept from the last sweep: keep it.
+    Kept,
+    /// Opened now: keep this one.
+    Opened(File),
+    /// Nothing to keep (the process is gone, or the file could not be opened).
+    None,
 }
 
 /// A mapped file whose load windows are still to be read, and how to reach it.
@@ -307,7 +324,7 @@ enum Read {
 }
 
 /// A process's activity ([`activity`]), report and root key at its last full read.
-type Previous = ((u64, u64), ProcessReport, Option<(u64, u64)>);
+type Previous = ((u64, u64), Arc<ProcessReport>, Option<(u64, u64)>);
 
 /// CPU time (utime + stime) and page faults (minor + major) of all threads of a process.
 fn activity(stat: &crate::stat::ProcStat) -> (u64, u64) {
@@ -316,6 +333,9 @@ fn activity(stat: &crate::stat::ProcStat) -> (u64, u64) {
         stat.minflt.saturating_add(stat.majflt),
     )
 }
+
+/// A (device, inode) pair: of a process's root, or of a file.
+type DevIno = (u64, u64);
 
 /// How many processes mapping a file are tried to read its load windows.
 const WINDOW_CANDIDATES: usize = 4;
@@ -359,6 +379,8 @@ impl Sweeper {
             warnings: Vec::new(),
             incremental: false,
             previous: HashMap::new(),
+            stat_files: HashMap::new(),
+            stat_budget: 0,
         })
     }
 
@@ -370,11 +392,15 @@ impl Sweeper {
     /// its last report is reused, with staleness of its files re-checked. Only an `mmap` that
     /// is never touched and costs less than a clock tick can slip by, until the process's
     /// next fault.
+    ///
+    /// Incremental sweeps also keep each process's `/proc/PID/stat` open, within a budget of
+    /// file descriptors: the soft limit is raised to the hard one (bounded) and half of it
+    /// above 256 is used, the rest left for the reads of a sweep and the store.
     pub fn set_incremental(&mut self, on: bool) {
         self.incremental = on;
-        if !on {
-            self.previous.clear();
-        }
+        self.previous.clear();
+        self.stat_files.clear();
+        self.stat_budget = if on { stat_budget() } else { 0 };
     }
 
     /// The fault-around size the executed evidence assumes.
@@ -394,6 +420,7 @@ impl Sweeper {
         };
         let (limits, page_size, incremental) = (self.limits, self.page_size, self.incremental);
         let previous_reports = &self.previous;
+        let stat_files = &self.stat_files;
         // The host's package database (inventory and owner index: the most expensive part of
         // a first sweep) loads on one thread while the /proc reads run on the others.
         let load_host = !self.roots.contains_key(&self.host);
@@ -407,11 +434,36 @@ impl Sweeper {
                 })
             },
             || {
-                let raw = read_all(pids, previous_reports, limits, page_size, incremental);
+                let raw = read_all(
+                    pids,
+                    previous_reports,
+                    stat_files,
+                    limits,
+                    page_size,
+                    incremental,
+                );
                 timing("sweep: /proc reads", started);
                 raw
             },
         );
+        let (raw, kept): (Vec<Read>, Vec<StatFile>) = raw.into_iter().unzip();
+        if incremental {
+            // Files of processes gone, or not listed any more, are closed here.
+            let mut old = std::mem::take(&mut self.stat_files);
+            for (&pid, file) in pids.iter().zip(kept) {
+                if self.stat_files.len() >= self.stat_budget {
+                    break;
+                }
+                let file = match file {
+                    StatFile::Kept => old.remove(&pid),
+                    StatFile::Opened(f) => Some(f),
+                    StatFile::None => None,
+                };
+                if let Some(f) = file {
+                    self.stat_files.insert(pid, f);
+                }
+            }
+        }
         if let Some(opened) = host_ctx {
             let ctx = checked(opened, Path::new("/"), &mut self.warnings);
             self.roots.insert(self.host, ctx);
@@ -444,10 +496,11 @@ impl Sweeper {
             match read {
                 Read::Full(raw) => {
                     let Some(report) = report else { continue };
+                    let report = Arc::new(report);
                     if incremental {
                         let key = (raw.pid, raw.stat.start_time);
                         let root = raw.root.as_ref().map(|r| (r.dev, r.ino));
-                        let previous = (activity(&raw.stat), report.clone(), root);
+                        let previous = (activity(&raw.stat), Arc::clone(&report), root);
                         self.previous.insert(key, previous);
                     }
                     processes.push(report);
@@ -458,13 +511,13 @@ impl Sweeper {
                         if let Some(root) = entry.2 {
                             self.recheck_stale(pid, root, &mut entry.1, &mut stale_cache);
                         }
-                        processes.push(entry.1.clone());
+                        processes.push(Arc::clone(&entry.1));
                         self.previous.insert((pid, start), entry);
                     }
                 }
                 Read::Failed(pid, ReadError::Gone) => missing.push(pid),
                 Read::Failed(_, ReadError::KernelThread) => {}
-                Read::Failed(pid, ReadError::Other(e)) => processes.push(ProcessReport {
+                Read::Failed(pid, ReadError::Other(e)) => processes.push(Arc::new(ProcessReport {
                     pid,
                     start_time: 0,
                     ppid: 0,
@@ -482,7 +535,7 @@ impl Sweeper {
                     files: Vec::new(),
                     unmeasurable: Some(e),
                     executed_note: None,
-                }),
+                })),
             }
         }
         timing("sweep: analysis", started);
@@ -580,7 +633,8 @@ impl Sweeper {
     /// Resolves, in parallel, the static closure of every executable of a measurable process
     /// whose closure its root context does not hold yet.
     fn load_closures(&mut self, raw: &[Read]) {
-        let mut todo: HashMap<((u64, u64), (u64, u64)), PathBuf> = HashMap::new();
+        // (root key, executable's (device, inode)) -> the executable's path in that root.
+        let mut todo: HashMap<(DevIno, DevIno), PathBuf> = HashMap::new();
         for read in raw {
             let Read::Full(raw) = read else { continue };
             let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
@@ -808,13 +862,13 @@ impl Sweeper {
         Some(report)
     }
 
-    /// Re-evaluates `stale` of a reused report. The kernel's deleted mark is not re-read, so
-    /// a path that vanished counts as deleted.
+    /// Re-evaluates `stale` of a reused report, copying the report only when that changes.
+    /// The kernel's deleted mark is not re-read, so a path that vanished counts as deleted.
     fn recheck_stale(
         &mut self,
         pid: u32,
         root: (u64, u64),
-        report: &mut ProcessReport,
+        report: &mut Arc<ProcessReport>,
         cache: &mut StaleCache,
     ) {
         let root_dir = if root == self.host {
@@ -825,11 +879,20 @@ impl Sweeper {
         let Some(ctx) = root_ctx(&mut self.roots, &mut self.warnings, root, &root_dir) else {
             return;
         };
-        for o in &mut report.objects {
-            let inner = Path::new(&o.path);
-            o.stale = cached_stale(cache, (root, o.dev, o.ino, true), inner, || {
-                stale(ctx, &root_dir, inner, o.dev, o.ino, true)
-            });
+        let now: Vec<Option<Stale>> = report
+            .objects
+            .iter()
+            .map(|o| {
+                let inner = Path::new(&o.path);
+                cached_stale(cache, (root, o.dev, o.ino, true), inner, || {
+                    stale(ctx, &root_dir, inner, o.dev, o.ino, true)
+                })
+            })
+            .collect();
+        if report.objects.iter().zip(&now).any(|(o, s)| o.stale != *s) {
+            for (o, s) in Arc::make_mut(report).objects.iter_mut().zip(now) {
+                o.stale = s;
+            }
         }
     }
 
@@ -923,19 +986,39 @@ fn checked(opened: io::Result<RootCtx>, dir: &Path, warnings: &mut Vec<String>) 
 }
 
 /// The parallel read phase: every pid's `stat`, then the rest of `/proc/PID` unless the
-/// process is unchanged since `previous` (incremental sweeps).
+/// process is unchanged since `previous` (incremental sweeps). Incremental sweeps read `stat`
+/// through the file kept open from the last sweep when there is one, and return the files
+/// opened now.
 fn read_all(
     pids: &[u32],
     previous: &HashMap<(u32, u64), Previous>,
+    stat_files: &HashMap<u32, File>,
     limits: Limits,
     page_size: u64,
     incremental: bool,
-) -> Vec<Read> {
+) -> Vec<(Read, StatFile)> {
     pids.par_iter()
         .map(|&pid| {
-            let stat = match process::read_stat(pid, &limits) {
+            let (stat, file) = if incremental {
+                // A kept file whose process exited fails (it never reads a newer process
+                // with the same pid): the pid is then opened afresh.
+                match stat_files
+                    .get(&pid)
+                    .map(|f| process::reread_stat(f, &limits))
+                {
+                    Some(Err(ReadError::Gone)) | None => match process::open_stat(pid, &limits) {
+                        (Some(f), stat) => (stat, StatFile::Opened(f)),
+                        (None, stat) => (stat, StatFile::None),
+                    },
+                    Some(stat) => (stat, StatFile::Kept),
+                }
+            } else {
+                (process::read_stat(pid, &limits), StatFile::None)
+            };
+            let stat = match stat {
                 Ok(stat) => stat,
-                Err(e) => return Read::Failed(pid, e),
+                Err(e @ ReadError::KernelThread) => return (Read::Failed(pid, e), file),
+                Err(e) => return (Read::Failed(pid, e), StatFile::None),
             };
             let key = (pid, stat.start_time);
             if incremental
@@ -943,14 +1026,40 @@ fn read_all(
                     .get(&key)
                     .is_some_and(|(a, _, _)| *a == activity(&stat))
             {
-                return Read::Unchanged(pid, stat.start_time);
+                return (Read::Unchanged(pid, stat.start_time), file);
             }
-            match process::read_with_stat(pid, stat, &limits, page_size) {
+            let read = match process::read_with_stat(pid, stat, &limits, page_size) {
                 Ok(raw) => Read::Full(Box::new(raw)),
                 Err(e) => Read::Failed(pid, e),
-            }
+            };
+            (read, file)
         })
         .collect()
+}
+
+/// How many `stat` files incremental sweeps may keep open: the soft descriptor limit is
+/// raised to the hard one (at most 2^20), and half of what lies above 256 is the budget.
+fn stat_budget() -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let cap = 1u64 << 20;
+    let soft = limit.current.unwrap_or(cap).min(cap);
+    let hard = limit.maximum.unwrap_or(cap).min(cap);
+    let soft = if hard > soft
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: limit.maximum,
+            },
+        )
+        .is_ok()
+    {
+        hard
+    } else {
+        soft
+    };
+    usize::try_from(soft.saturating_sub(256) / 2).unwrap_or(0)
 }
 
 /// The load windows of the file a mapping maps ([`open_mapped`]): `None` when it cannot be
