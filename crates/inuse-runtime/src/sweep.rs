@@ -559,6 +559,11 @@ impl Sweeper {
     /// [`WINDOW_CANDIDATES`] processes mapping it that lets the file be opened (one may have
     /// exited, or live in a root where the path leads elsewhere). A file none of them opens
     /// is tried again next sweep.
+    ///
+    /// Shared mappings are never opened: the loader maps ELF objects private, and a shared
+    /// mapping may be a file this process itself holds POSIX locks on (SQLite's `-shm` of
+    /// the observation store): closing any descriptor of a file drops all of the process's
+    /// locks on it, after which another process may truncate the file under our mapping.
     fn load_windows(&mut self, raw: &[Read]) {
         let mut todo: HashMap<(u64, u64), Vec<PendingWindows<'_>>> = HashMap::new();
         for read in raw {
@@ -569,6 +574,7 @@ impl Sweeper {
             let (root_dir, prefix) = self.root_paths(raw.pid, root_id);
             for m in &raw.mappings {
                 if let Target::File { path, .. } = &m.target
+                    && !m.shared
                     && !self.windows.contains_key(&(m.dev, m.inode))
                 {
                     let candidates = todo.entry((m.dev, m.inode)).or_default();
