@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_runtime::{Limits, ProcessReport, Sweep, Sweeper};
+use rayon::prelude::*;
 
 use crate::exit::Code;
 
@@ -83,11 +84,45 @@ pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
     Ok(code)
 }
 
+/// The sweep as one pretty-printed JSON document, byte for byte what
+/// `serde_json::to_writer_pretty` of the whole [`Sweep`] writes, but with the processes
+/// serialised in parallel (a few megabytes for a host's processes) and each indented to its
+/// depth.
 fn write_json(mut out: impl Write, sweep: &Sweep) -> io::Result<()> {
-    // Straight from the report types (`kernel`, `processes`), without building a
-    // `serde_json::Value` of a few megabytes first.
-    serde_json::to_writer_pretty(&mut out, sweep)?;
-    writeln!(out)
+    let kernel = indented(&sweep.kernel, 1)?;
+    let processes = sweep
+        .processes
+        .par_iter()
+        .map(|p| indented(p, 2))
+        .collect::<io::Result<Vec<Vec<u8>>>>()?;
+    out.write_all(b"{\n  \"kernel\": ")?;
+    out.write_all(&kernel)?;
+    out.write_all(b",\n  \"processes\": [")?;
+    if !processes.is_empty() {
+        for (i, p) in processes.iter().enumerate() {
+            out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            out.write_all(p)?;
+        }
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(b"]\n}\n")
+}
+
+/// `value` pretty-printed as if nested `depth` levels deep (two spaces a level): every line
+/// after the first gains the indentation. Newlines inside strings are escaped by JSON, so
+/// every raw newline is one of the printer's.
+fn indented<T: serde::Serialize>(value: &T, depth: usize) -> io::Result<Vec<u8>> {
+    let plain = serde_json::to_vec_pretty(value)?;
+    let pad = &b"                "[..(depth * 2).min(16)];
+    let mut out = Vec::with_capacity(plain.len() + plain.len() / 8);
+    for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(pad);
+        }
+        out.extend_from_slice(line);
+    }
+    Ok(out)
 }
 
 fn process_line(p: &ProcessReport) -> String {
@@ -164,4 +199,31 @@ fn write_table(mut out: impl Write, sweep: &Sweep) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The parallel writer gives exactly serde_json's pretty document: for a sweep of every
+    /// process of this machine, and for a sweep with no process.
+    #[test]
+    fn json_is_serde_json_pretty() {
+        let mut sweeper = Sweeper::new(Limits::default()).unwrap();
+        let mut sweep = sweeper.sweep(None);
+        assert!(!sweep.processes.is_empty());
+        for _ in 0..2 {
+            let mut ours = Vec::new();
+            write_json(&mut ours, &sweep).unwrap();
+            let mut expected = serde_json::to_vec_pretty(&sweep).unwrap();
+            expected.push(b'\n');
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+            sweep.processes.clear();
+        }
+    }
 }
