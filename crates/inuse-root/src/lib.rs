@@ -356,7 +356,11 @@ fn regular_file(fd: OwnedFd) -> io::Result<(File, Stat)> {
     }
 }
 
-/// Reads `file` (of `size` bytes by `fstat`) to its end, but never more than `max` bytes.
+/// Reads `file` (of `size` bytes by `fstat`), never more than `max` bytes: the `size` bytes
+/// `fstat` reported when it says any (the content as of the `fstat`; a file that shrank
+/// since is read to its end), else to the end of the file. Stopping at `size` saves the
+/// second `read(2)` that would only say end of file: one system call per file, on hundreds
+/// of package lists per inventory.
 fn read_limited(file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
     let too_large = || {
         io::Error::new(
@@ -368,8 +372,14 @@ fn read_limited(file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
         return Err(too_large());
     }
     let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    // The file may grow while we read it: never read past the limit.
-    file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    // Files reporting no size (some pseudo-files) may hold anything: never read past the
+    // limit.
+    let want = if size > 0 {
+        size
+    } else {
+        max.saturating_add(1)
+    };
+    file.take(want).read_to_end(&mut buf)?;
     if buf.len() as u64 > max {
         return Err(too_large());
     }
@@ -415,4 +425,38 @@ pub fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn reads_the_size_fstat_gave() {
+        // Grown after the fstat: the content as of the fstat.
+        let (_d, f) = file_with(b"0123456789");
+        assert_eq!(read_limited(f, 4, 100).unwrap(), b"0123");
+        // Shrunk since: to its end.
+        let (_d, f) = file_with(b"0123");
+        assert_eq!(read_limited(f, 10, 100).unwrap(), b"0123");
+        // No size reported: to its end, within the limit.
+        let (_d, f) = file_with(b"0123456789");
+        assert_eq!(read_limited(f, 0, 100).unwrap(), b"0123456789");
+        let (_d, f) = file_with(b"0123456789");
+        let e = read_limited(f, 0, 5).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        let (_d, f) = file_with(b"0123456789");
+        let e = read_limited(f, 10, 5).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+    }
 }

@@ -83,13 +83,18 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
         Format::Table => table(&mut out, &inv, &unowned)?,
     }
     out.flush()?;
-    Ok(if inv.problems.is_empty() {
+    let code = if inv.problems.is_empty() {
         Code::Ok
     } else if inv.packages.is_empty() {
         Code::Error
     } else {
         Code::Partial
-    })
+    };
+    // The process ends here: the operating system takes the package data back at once,
+    // faster than freeing its hundreds of thousands of allocations one by one.
+    drop(unowned);
+    std::mem::forget((inv, index, scan));
+    Ok(code)
 }
 
 fn table(out: &mut impl Write, inv: &Inventory, unowned: &[&Path]) -> io::Result<()> {

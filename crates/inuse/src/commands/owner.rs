@@ -93,11 +93,15 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
         writeln!(out)?;
     }
     out.flush()?;
-    Ok(if !inv.problems.is_empty() {
+    let code = if !inv.problems.is_empty() {
         Code::Partial
     } else if unowned > 0 {
         Code::Findings
     } else {
         Code::Ok
-    })
+    };
+    // The process ends here: the operating system takes the lists and the index back at
+    // once, faster than freeing them one allocation at a time (about a millisecond).
+    std::mem::forget((inv, index));
+    Ok(code)
 }
