@@ -117,7 +117,7 @@ pub struct RawProcess {
     pub residency: HashMap<u64, Residency>,
     /// Socket inodes among its open file descriptors.
     pub sockets: Vec<u64>,
-    /// Inode of its network namespace (`/proc/PID/ns/net`).
+    /// Inode of its network namespace (`/proc/PID/ns/net`); read only when it has sockets.
     pub netns: Option<u64>,
 }
 
@@ -408,15 +408,30 @@ pub fn read_with_stat(
     raw.root = dir.stat("root").ok().map(|st| RootId {
         dev: st.st_dev,
         ino: st.st_ino,
-        link: dir.read_link("root").unwrap_or_else(|_| PathBuf::from("/")),
+        // Our own root is `/` whatever the link says (a process in another mount namespace
+        // whose root is this very directory shows `/` too): one call fewer per process.
+        link: if host_root() == Some((st.st_dev, st.st_ino)) {
+            PathBuf::from("/")
+        } else {
+            dir.read_link("root").unwrap_or_else(|_| PathBuf::from("/"))
+        },
     });
     if raw.root.is_none() {
         raw.unmeasurable = Some("cannot read its root directory".to_owned());
     }
     raw.residency = residency(&dir, &raw.mappings, limits, page_size);
     raw.sockets = sockets(&dir, limits.max_fds);
-    raw.netns = dir.stat("ns/net").ok().map(|st| st.st_ino);
+    // The namespace only matters for finding the sockets' addresses.
+    if !raw.sockets.is_empty() {
+        raw.netns = dir.stat("ns/net").ok().map(|st| st.st_ino);
+    }
     Ok(raw)
+}
+
+/// (device, inode) of our own root directory, read once.
+fn host_root() -> Option<(u64, u64)> {
+    static HOST: OnceLock<Option<(u64, u64)>> = OnceLock::new();
+    *HOST.get_or_init(|| rustix::fs::stat("/").ok().map(|st| (st.st_dev, st.st_ino)))
 }
 
 thread_local! {
