@@ -92,6 +92,9 @@ pub struct ExeMode {
 pub struct RawProcess {
     /// Process id.
     pub pid: u32,
+    /// Every file was read through one descriptor of `/proc/PID` opened before the first
+    /// read ([`read`]): all of it is of one process, whatever became of the pid since.
+    pub whole: bool,
     /// `/proc/PID/stat`.
     pub stat: ProcStat,
     /// `/proc/PID/status`.
@@ -289,10 +292,23 @@ pub fn pids() -> io::Result<Vec<u32>> {
 }
 
 /// Reads one process. `page_size` is the system's page size. Only reads: no `/proc` file
-/// is opened for writing (see [`crate::executed`] for why not even `clear_refs`).
+/// is opened for writing (see [`crate::executed`] for why not even `clear_refs`). `stat`
+/// too is read through the directory, so the result is [`RawProcess::whole`].
 pub fn read(pid: u32, limits: &Limits, page_size: u64) -> Result<RawProcess, ReadError> {
-    let stat = read_stat(pid, limits)?;
-    read_with_stat(pid, stat, limits, page_size)
+    let dir = open_dir(pid)?;
+    let stat = parsed_stat(dir.read_record("stat", limits.max_small_file))?;
+    let mut raw = read_in(&dir, pid, stat, limits, page_size)?;
+    raw.whole = true;
+    Ok(raw)
+}
+
+/// `/proc/PID`, opened; its absence is [`ReadError::Gone`].
+fn open_dir(pid: u32) -> Result<ProcDir, ReadError> {
+    match ProcDir::open(pid) {
+        Ok(d) => Ok(d),
+        Err(e) if is_gone(&e) => Err(ReadError::Gone),
+        Err(e) => Err(ReadError::Other(describe(&e))),
+    }
 }
 
 /// Reads `/proc/PID/stat` alone: identity and CPU time, the cheap first step of a read.
@@ -331,18 +347,26 @@ fn parsed_stat(read: io::Result<Vec<u8>>) -> Result<ProcStat, ReadError> {
     Ok(stat)
 }
 
-/// The rest of [`read`], after [`read_stat`].
+/// The rest of a read after [`read_stat`] (or a kept `stat` file): `/proc/PID` is opened
+/// after `stat` was read, so the pid may name another process by then and the result is not
+/// [`RawProcess::whole`].
 pub fn read_with_stat(
     pid: u32,
     stat: ProcStat,
     limits: &Limits,
     page_size: u64,
 ) -> Result<RawProcess, ReadError> {
-    let dir = match ProcDir::open(pid) {
-        Ok(d) => d,
-        Err(e) if is_gone(&e) => return Err(ReadError::Gone),
-        Err(e) => return Err(ReadError::Other(describe(&e))),
-    };
+    read_in(&open_dir(pid)?, pid, stat, limits, page_size)
+}
+
+/// Reads the files of the process whose `/proc/PID` is `dir` and whose `stat` is `stat`.
+fn read_in(
+    dir: &ProcDir,
+    pid: u32,
+    stat: ProcStat,
+    limits: &Limits,
+    page_size: u64,
+) -> Result<RawProcess, ReadError> {
     let small = |name: &str| dir.read_record(name, limits.max_small_file);
     let status = small("status")
         .map(|d| status::parse(&d))
@@ -358,6 +382,7 @@ pub fn read_with_stat(
     let container = small("cgroup").ok().and_then(|d| cgroup::container(&d));
     let mut raw = RawProcess {
         pid,
+        whole: false,
         stat,
         status,
         cmdline,
@@ -419,8 +444,8 @@ pub fn read_with_stat(
     if raw.root.is_none() {
         raw.unmeasurable = Some("cannot read its root directory".to_owned());
     }
-    raw.residency = residency(&dir, &raw.mappings, limits, page_size);
-    raw.sockets = sockets(&dir, limits.max_fds);
+    raw.residency = residency(dir, &raw.mappings, limits, page_size);
+    raw.sockets = sockets(dir, limits.max_fds);
     // The namespace only matters for finding the sockets' addresses.
     if !raw.sockets.is_empty() {
         raw.netns = dir.stat("ns/net").ok().map(|st| st.st_ino);
@@ -794,6 +819,11 @@ Size:                 60 kB\nRss:                  16 kB\nPss:   8 kB\n\
         let page = rustix::param::page_size() as u64;
         let me = read(std::process::id(), &Limits::default(), page).unwrap();
         assert_eq!(me.pid, std::process::id());
+        assert!(me.whole, "stat read through the same /proc/PID descriptor");
+        assert_eq!(me.stat.pid, std::process::id());
+        let stat = read_stat(std::process::id(), &Limits::default()).unwrap();
+        let later = read_with_stat(std::process::id(), stat, &Limits::default(), page).unwrap();
+        assert!(!later.whole, "stat read before /proc/PID was opened");
         assert!(me.unmeasurable.is_none(), "{:?}", me.unmeasurable);
         assert!(!me.mappings.is_empty());
         // Our own code is running: some executable page of our executable is resident.

@@ -475,15 +475,22 @@ impl Sweeper {
         let listeners = self.socket_tables(&raw);
         timing("sweep: closures", started);
         let stale_cache = Mutex::new(StaleCache::new());
-        // Each report is checked against pid reuse once its process is analysed (the
-        // analysis reads `/proc/PID/root` and `map_files` too): one whose pid now names
-        // another process may mix two, and is dropped.
+        // A report may mix two processes when its pid was reused while it was read: when the
+        // read was not whole (`stat` read before `/proc/PID` was opened), or when the
+        // analysis read `/proc/PID/root` of a process in another root. Those are checked once
+        // analysed, and dropped if the pid names another process now. (Load windows read
+        // through `map_files` are checked by inode; socket tables by namespace.)
+        let host = self.host;
         let analysed: Vec<Option<ProcessReport>> = raw
             .par_iter()
             .map(|read| match read {
-                Read::Full(raw) => self
-                    .analyse(raw, &listeners, &stale_cache)
-                    .filter(|_| process::same_process(raw.pid, raw.stat.start_time, &limits)),
+                Read::Full(raw) => {
+                    let other_root = raw.root.as_ref().is_some_and(|r| (r.dev, r.ino) != host);
+                    self.analyse(raw, &listeners, &stale_cache).filter(|_| {
+                        (raw.whole && !other_root)
+                            || process::same_process(raw.pid, raw.stat.start_time, &limits)
+                    })
+                }
                 _ => None,
             })
             .collect();
@@ -690,9 +697,16 @@ impl Sweeper {
                 continue;
             }
             let Some(ns) = raw.netns else { continue };
-            tables
-                .entry(ns)
-                .or_insert_with(|| socket_table(raw.pid, self.limits.max_net_table));
+            if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(ns) {
+                // Read through this process's `/proc/PID/net`: kept only if the pid is still
+                // in that namespace afterwards (else the next process of it is tried).
+                let table = socket_table(raw.pid, self.limits.max_net_table);
+                let still = std::fs::metadata(format!("/proc/{}/ns/net", raw.pid))
+                    .is_ok_and(|m| m.ino() == ns);
+                if still {
+                    slot.insert(table);
+                }
+            }
         }
         tables
     }
@@ -1019,7 +1033,12 @@ fn read_all(
                     Some(stat) => (stat, StatFile::Kept),
                 }
             } else {
-                (process::read_stat(pid, &limits), StatFile::None)
+                // One-shot: everything through one descriptor of `/proc/PID`, `stat` too.
+                let read = match process::read(pid, &limits, page_size) {
+                    Ok(raw) => Read::Full(Box::new(raw)),
+                    Err(e) => Read::Failed(pid, e),
+                };
+                return (read, StatFile::None);
             };
             let stat = match stat {
                 Ok(stat) => stat,
@@ -1091,7 +1110,10 @@ fn open_mapped(
     path: &[u8],
 ) -> Option<std::fs::File> {
     let link = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
-    if let Ok(f) = std::fs::File::open(&link) {
+    // The pid may name another process by now, with another file at that range.
+    if let Ok(f) = std::fs::File::open(&link)
+        && f.metadata().is_ok_and(|st| st.ino() == m.inode)
+    {
         return Some(f);
     }
     let inner = process::in_root_path(path, prefix)?;
