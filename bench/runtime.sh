@@ -51,7 +51,28 @@ for ((i = 0; i < extra; i++)); do
     esac
     pids+=($!)
 done
-sleep 3
+# Wait until the started processes have settled (100 python3 start-ups take seconds of CPU on
+# 2 cores): until their summed CPU time (utime + stime) stays the same for half a second, at
+# most 60 s. Measuring earlier times the start-ups as much as the tools.
+cpu_of_started() {
+    local p sum=0 f
+    for p in "${pids[@]}"; do
+        read -r f 2>/dev/null <"/proc/$p/stat" || continue
+        f=${f##*) }
+        set -- $f
+        sum=$((sum + ${12} + ${13}))
+    done
+    echo "$sum"
+}
+sleep 1
+before=$(cpu_of_started)
+for ((waited = 0; waited < 120; waited++)); do
+    sleep 0.5
+    now=$(cpu_of_started)
+    [[ $now == "$before" ]] && break
+    before=$now
+done
+echo "bench: processes settled after $(((waited + 2) / 2)) s more" >&2
 nproc_now=$(ls -d /proc/[0-9]* | wc -l)
 echo "bench: $nproc_now processes on the system" >&2
 
