@@ -573,11 +573,7 @@ impl Sweeper {
     /// locks on it, after which another process may truncate the file under our mapping.
     fn load_windows(&mut self, raw: &[Read]) {
         let mut todo: HashMap<(u64, u64), Vec<PendingWindows<'_>>> = HashMap::new();
-        for read in raw {
-            let Read::Full(raw) = read else { continue };
-            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
-                continue;
-            };
+        for (raw, root_id) in measurable(raw) {
             let (root_dir, prefix) = self.root_paths(raw.pid, root_id);
             for m in &raw.mappings {
                 if let Target::File { path, .. } = &m.target
@@ -619,11 +615,7 @@ impl Sweeper {
     /// that root's package databases), in parallel across roots.
     fn open_roots(&mut self, raw: &[Read]) {
         let mut todo: HashMap<(u64, u64), PathBuf> = HashMap::new();
-        for read in raw {
-            let Read::Full(raw) = read else { continue };
-            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
-                continue;
-            };
+        for (raw, root_id) in measurable(raw) {
             let key = (root_id.dev, root_id.ino);
             if !self.roots.contains_key(&key) {
                 todo.entry(key)
@@ -648,11 +640,7 @@ impl Sweeper {
     fn load_closures(&mut self, raw: &[Read]) {
         // (root key, executable's (device, inode)) -> the executable's path in that root.
         let mut todo: HashMap<(DevIno, DevIno), PathBuf> = HashMap::new();
-        for read in raw {
-            let Read::Full(raw) = read else { continue };
-            let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
-                continue;
-            };
+        for (raw, root_id) in measurable(raw) {
             let root_key = (root_id.dev, root_id.ino);
             let Some(Some(ctx)) = self.roots.get(&root_key) else {
                 continue;
@@ -920,6 +908,14 @@ impl Sweeper {
     pub fn forget_packages(&mut self) {
         self.roots.clear();
     }
+}
+
+/// The fully read processes whose mappings could be read, with their root.
+fn measurable(raw: &[Read]) -> impl Iterator<Item = (&RawProcess, &process::RootId)> {
+    raw.iter().filter_map(|read| match read {
+        Read::Full(raw) if raw.unmeasurable.is_none() => Some((&**raw, raw.root.as_ref()?)),
+        _ => None,
+    })
 }
 
 /// The listening sockets among the process's descriptors, from its network namespace's
