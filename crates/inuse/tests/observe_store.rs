@@ -77,3 +77,37 @@ fn exited_process_is_kept_and_sigterm_closes_the_window() {
     // It sat in pause(): its tiny text cannot be told from load-time code, so never "none".
     assert!(!ours[0].starts_with("none"), "{shown}");
 }
+
+/// `inuse observe --show | head`: the reader goes away before the listing is written. The
+/// command ends quietly with 0 (a broken pipe is not our error), without a panic.
+#[test]
+fn show_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("obs.sqlite");
+    let out = Inuse::new(env!("CARGO_BIN_EXE_inuse")).run([
+        "observe".as_ref(),
+        "--interval".as_ref(),
+        "100ms".as_ref(),
+        "--duration".as_ref(),
+        "250ms".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(show(&store).lines().count() > 1, "nothing recorded to list");
+
+    let mut cmd = clean_command(
+        env!("CARGO_BIN_EXE_inuse"),
+        ["observe", "--show", "--store"],
+    );
+    cmd.arg(&store)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Close the reading end before the child can write: its first write fails (EPIPE).
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+}

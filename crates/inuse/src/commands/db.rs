@@ -147,7 +147,8 @@ fn import(path: &Path, args: &ImportArgs) -> anyhow::Result<Code> {
     writer.commit()?;
     inuse_runtime::timing("index and commit", t);
     report_problems(&report);
-    println!("{}: {}", path.display(), summary(&report));
+    // The records are committed: a reader gone from stdout does not make this a failure.
+    let _ = writeln!(io::stdout(), "{}: {}", path.display(), summary(&report));
     Ok(if report.rejected.is_empty() {
         Code::Ok
     } else {
@@ -210,13 +211,20 @@ fn update(path: &Path, args: &UpdateArgs) -> anyhow::Result<Code> {
     let mut code = Code::Ok;
     for name in &names {
         match update::update(&mut store, name, &opts) {
-            Ok(Outcome::NotModified) => println!("{name}: not modified"),
+            // A reader gone from stdout must not stop the remaining updates.
+            Ok(Outcome::NotModified) => {
+                let _ = writeln!(io::stdout(), "{name}: not modified");
+            }
             Ok(Outcome::Updated { bytes, report }) => {
                 report_problems(&report);
                 if !report.rejected.is_empty() {
                     code = code.worst(Code::Partial);
                 }
-                println!("{name}: downloaded {bytes} bytes; {}", summary(&report));
+                let _ = writeln!(
+                    io::stdout(),
+                    "{name}: downloaded {bytes} bytes; {}",
+                    summary(&report)
+                );
             }
             Err(e) => {
                 eprintln!("inuse: {name}: {e}");

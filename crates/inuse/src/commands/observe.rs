@@ -6,6 +6,7 @@
 //! `--duration`) or crashing loses at most the sweep in flight; a signal ends the window
 //! cleanly. `--show` prints what the latest window accumulated.
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,8 +136,12 @@ fn show(store: &Store) -> anyhow::Result<Code> {
         eprintln!("inuse: the store holds no observation window yet");
         return Ok(Code::Ok);
     };
+    // Buffered, and a reader that goes away (`| head`) ends the listing quietly (main treats a
+    // broken pipe as success) instead of panicking in `println!`.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     if let Some(w) = store.windows()?.into_iter().find(|w| w.id == window) {
-        println!(
+        writeln!(
+            out,
             "window {} on {}: {} sweeps, from {} to {}",
             w.id.0,
             w.host,
@@ -145,7 +150,7 @@ fn show(store: &Store) -> anyhow::Result<Code> {
             w.ended_at
                 .or(w.last_sweep_at)
                 .map_or_else(|| "?".to_owned(), |t| t.to_string())
-        );
+        )?;
     }
     for e in store.evidence(Some(window))? {
         let package = match (&e.package, &e.version) {
@@ -157,14 +162,16 @@ fn show(store: &Store) -> anyhow::Result<Code> {
         } else {
             "loaded(unmeasured)"
         };
-        println!(
+        writeln!(
+            out,
             "{level:<18} {:<10} {} {} [{package}] by {}",
             e.stale.as_deref().unwrap_or("-"),
             e.root,
             e.path,
             e.exes.join(", ")
-        );
+        )?;
     }
+    out.flush()?;
     Ok(Code::Ok)
 }
 

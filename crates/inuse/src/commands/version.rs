@@ -65,7 +65,7 @@ pub fn run(args: &VersionArgs) -> anyhow::Result<Code> {
     };
     match compare(args.scheme, a, b) {
         Ok(o) => {
-            println!("{}", sign(o));
+            writeln!(std::io::stdout(), "{}", sign(o))?;
             Ok(Code::Ok)
         }
         Err(e) => {
