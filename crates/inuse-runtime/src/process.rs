@@ -221,22 +221,8 @@ fn read_stat_file(pid: u32, limits: &Limits) -> io::Result<Vec<u8>> {
 /// one that only says end of file) on files read for every process by every sweep. A full
 /// buffer falls back to reading on, up to `max` bytes. Not for multi-record seq files such as
 /// `maps`, which return a page at a time.
-fn read_whole_record(mut file: File, max: u64) -> io::Result<Vec<u8>> {
-    const ONE_READ: usize = 4096;
-    let first = usize::try_from(max).map_or(ONE_READ, |m| m.min(ONE_READ));
-    let mut buf = vec![0u8; first];
-    let n = loop {
-        match file.read(&mut buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other?,
-        }
-    };
-    buf.truncate(n);
-    if n == first {
-        file.take(max.saturating_sub(first as u64))
-            .read_to_end(&mut buf)?;
-    }
-    Ok(buf)
+fn read_whole_record(file: File, max: u64) -> io::Result<Vec<u8>> {
+    read_whole_record_at(&file, max)
 }
 
 /// [`read_whole_record`] with positioned reads from offset 0: a `/proc` seq file read at

@@ -347,22 +347,27 @@ type StaleKey = ((u64, u64), u64, u64, bool);
 /// Per sweep: staleness of each file, with the path it was checked at.
 type StaleCache = HashMap<StaleKey, (PathBuf, Option<Stale>)>;
 
-/// `check()` once per file and path per sweep, however many processes map it.
+/// `check()` once per file and path per sweep, however many processes map it; shared by the
+/// parallel analysis. The check runs outside the lock (two threads may both check a file
+/// once); the first path checked for a file is the one kept.
 fn cached_stale(
-    cache: &mut StaleCache,
+    cache: &Mutex<StaleCache>,
     key: StaleKey,
     path: &Path,
     check: impl FnOnce() -> Option<Stale>,
 ) -> Option<Stale> {
-    match cache.get(&key) {
-        Some((p, s)) if p == path => *s,
-        Some(_) => check(),
-        None => {
-            let s = check();
-            cache.insert(key, (path.to_owned(), s));
-            s
-        }
+    let cached = match lock(cache).get(&key) {
+        Some((p, s)) if p == path => return *s,
+        Some(_) => true,
+        None => false,
+    };
+    let s = check();
+    if !cached {
+        lock(cache)
+            .entry(key)
+            .or_insert_with(|| (path.to_owned(), s));
     }
+    s
 }
 
 impl Sweeper {
@@ -495,7 +500,6 @@ impl Sweeper {
             })
             .collect();
         timing("sweep: parallel analysis", started);
-        let mut stale_cache = stale_cache.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut last = std::mem::take(&mut self.previous);
         let mut processes = Vec::with_capacity(raw.len());
         let mut missing = Vec::new();
@@ -516,7 +520,7 @@ impl Sweeper {
                     if let Some(mut entry) = last.remove(&(pid, start)) {
                         // Its files can be replaced or deleted while it sleeps: check again.
                         if let Some(root) = entry.2 {
-                            self.recheck_stale(pid, root, &mut entry.1, &mut stale_cache);
+                            self.recheck_stale(pid, root, &mut entry.1, &stale_cache);
                         }
                         processes.push(Arc::clone(&entry.1));
                         self.previous.insert((pid, start), entry);
@@ -811,18 +815,8 @@ impl Sweeper {
                 .unwrap_or_else(|| PathBuf::from(OsStr::from_bytes(path)));
             let shown = inner.to_string_lossy().into_owned();
             // One check per file and root per sweep, however many processes map it.
-            let stale_key = (key, dev, ino, deleted_flag);
-            let cached = match lock(stale_cache).get(&stale_key) {
-                Some((p, s)) if *p == inner => Some(*s),
-                _ => None,
-            };
-            let stale = cached.unwrap_or_else(|| {
-                // Checked outside the lock; `cached_stale` keeps the first path per file.
-                let s = stale(ctx, &root_dir, &inner, dev, ino, deleted_flag);
-                lock(stale_cache)
-                    .entry(stale_key)
-                    .or_insert_with(|| (inner.clone(), s));
-                s
+            let stale = cached_stale(stale_cache, (key, dev, ino, deleted_flag), &inner, || {
+                stale(ctx, &root_dir, &inner, dev, ino, deleted_flag)
             });
             let package = ctx.package(&inner);
             let win = windows.get(&(dev, ino)).cloned().flatten();
@@ -877,7 +871,7 @@ impl Sweeper {
         pid: u32,
         root: (u64, u64),
         report: &mut Arc<ProcessReport>,
-        cache: &mut StaleCache,
+        cache: &Mutex<StaleCache>,
     ) {
         let root_dir = if root == self.host {
             PathBuf::from("/")
