@@ -41,8 +41,8 @@ use serde::Deserialize;
 
 use crate::{Manager, Package};
 
-/// Files larger than this are not read for embedded metadata.
-pub const MAX_FILE: u64 = 512 << 20;
+/// Largest single range read from a file (section headers, a string table, a section).
+pub const MAX_READ: u64 = 32 << 20;
 /// Largest `.go.buildinfo` or `.dep-v0` section read.
 pub const MAX_SECTION: u64 = 16 << 20;
 /// Largest inflated `cargo auditable` JSON.
@@ -279,19 +279,39 @@ impl Embedded {
 }
 
 /// Reads the embedded metadata of an open file through a [`object::ReadCache`]: only the
-/// ranges needed are read. `Ok(None)` when the file is not ELF.
+/// ranges needed are read, and none larger than [`MAX_READ`], so the file's size does not
+/// matter (a 700 MB Go provider is read like a small program). `Ok(None)` when the file is
+/// not ELF.
 pub fn read_file(file: &std::fs::File) -> Result<Option<Embedded>, EmbeddedError> {
-    let size = file
-        .metadata()
-        .map_err(|_| EmbeddedError("cannot stat"))?
-        .len();
-    if size > MAX_FILE {
-        return Err(EmbeddedError(
-            "file larger than the limit for embedded metadata",
-        ));
-    }
-    let cache = object::ReadCache::new(file);
+    let cache = Capped(object::ReadCache::new(file));
     scan(&cache)
+}
+
+/// A [`object::ReadCache`] that refuses any single read above [`MAX_READ`]: the structures
+/// read here are small, so a hostile length (a string table claiming gigabytes) costs an
+/// error, not memory.
+struct Capped<'f>(object::ReadCache<&'f std::fs::File>);
+
+impl<'a> ReadRef<'a> for &'a Capped<'_> {
+    fn len(self) -> Result<u64, ()> {
+        self.0.len()
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'a [u8], ()> {
+        if size > MAX_READ {
+            return Err(());
+        }
+        self.0.read_bytes_at(offset, size)
+    }
+
+    fn read_bytes_at_until(
+        self,
+        range: std::ops::Range<u64>,
+        delimiter: u8,
+    ) -> Result<&'a [u8], ()> {
+        let end = range.end.min(range.start.saturating_add(MAX_READ));
+        self.0.read_bytes_at_until(range.start..end, delimiter)
+    }
 }
 
 /// Reads the embedded metadata of ELF data (a byte slice, or a read cache over a file).
@@ -603,6 +623,46 @@ mod tests {
     }
 
     const MODINFO: &str = "path\texample.com/hello\nmod\texample.com/hello\t(devel)\t\ndep\texample.com/greet\tv0.0.0-00010101000000-000000000000\t\n=>\t../greet\t\t\ndep\tgolang.org/x/text\tv0.14.0\th1:abc=\nbuild\t-compiler=gc\n";
+
+    /// Peak resident memory of this process, in KiB.
+    fn peak_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_hostile_length_in_a_huge_file_costs_no_memory() {
+        // A sparse 4 GiB file whose ELF header counts its section headers in section 0
+        // (extended numbering): 50,000,000 of them, 3.2 GB, all inside the file. Read as
+        // claimed, that is 3.2 GB of memory; no single read may exceed MAX_READ.
+        let mut elf = vec![0u8; 128];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2; // 64-bit
+        elf[5] = 1; // little-endian
+        elf[6] = 1; // EV_CURRENT
+        elf[16] = 3; // ET_DYN
+        elf[18] = 62; // x86-64
+        elf[20] = 1; // e_version
+        elf[40..48].copy_from_slice(&64u64.to_le_bytes()); // e_shoff
+        elf[52] = 64; // e_ehsize
+        elf[58] = 64; // e_shentsize; e_shnum = 0: the count is in section 0
+        elf[64 + 32..64 + 40].copy_from_slice(&50_000_000u64.to_le_bytes()); // sh_size
+        let file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut &file, &elf).unwrap();
+        file.set_len(4 << 30).unwrap();
+        let before = peak_kib();
+        let scanned = read_file(&file);
+        assert!(
+            peak_kib() - before < (MAX_READ >> 10) * 2,
+            "{} KiB more",
+            peak_kib() - before
+        );
+        assert!(scanned.is_ok_and(|e| e.is_some_and(|e| e.go.is_none() && e.cargo.is_empty())));
+    }
 
     #[test]
     fn go_inline_format() {

@@ -136,9 +136,18 @@ fn go_build_info_matches_go_version_m() {
 
     let mut root = FakeRoot::new();
     root.os_release("ID=debian\nVERSION_ID=12\n")
-        .copy(&bin, "/usr/local/bin/hello");
+        .copy(&bin, "/usr/local/bin/hello")
+        .copy(&bin, "/opt/big/hello");
+    // Size is no reason to skip a file (Go providers of 700 MB are common): the same program
+    // grown to 600 MiB by a hole at its end must give the same packages.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(root.path().join("opt/big/hello"))
+        .and_then(|f| f.set_len(600 << 20))
+        .expect("grow");
     let doc = inuse(&["inventory", "--format", "json"], root.path());
     let got = embedded_in(&doc, "/usr/local/bin/hello");
+    assert_eq!(got, embedded_in(&doc, "/opt/big/hello"));
     let pairs: BTreeSet<(String, String)> = got
         .iter()
         .map(|(n, v, _, _)| (n.clone(), v.clone()))
