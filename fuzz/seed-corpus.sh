@@ -3,7 +3,8 @@
 # come from the shared reference data (INUSE_TESTDATA, default <workspace>/../shared/data) and
 # from this host, and libFuzzer adds what it finds.
 #
-#   fuzz/seed-corpus.sh        seed every target this script knows (elf_parse, osv_record)
+#   fuzz/seed-corpus.sh        seed every target this script knows (elf_parse, osv_record,
+#                              pkgdb_dpkg_status)
 #
 # Seeds are kept small: libFuzzer's -max_len defaults to the largest seed, and every execution
 # reads the whole input. Files over MAX_SEED bytes (default 256 KiB) are left out.
@@ -67,3 +68,19 @@ else
     echo "seed-corpus: no OSV samples at $data/osv/samples (set INUSE_TESTDATA)" >&2
 fi
 echo "seed-corpus: osv_record has $(find "$osv" -type f | wc -l) seeds" >&2
+
+# dpkg: a slice of this host's status file and a few small file lists (with a diversion-like
+# and a non-normal line added).
+dpkg=$fuzz_dir/corpus/pkgdb_dpkg_status
+mkdir -p "$dpkg"
+if [[ -f /var/lib/dpkg/status ]]; then
+    head -c 65536 /var/lib/dpkg/status >"$dpkg/host-status-head"
+    for f in /var/lib/dpkg/info/dash.list /var/lib/dpkg/info/coreutils.list \
+        /var/lib/dpkg/info/libc6:amd64.list; do
+        if [[ -f $f ]]; then
+            add "$f" "$dpkg" || true
+        fi
+    done
+    printf '/.\n//usr/./lib/../bin/x/\r\nrelative/y\n/usr/share/doc/z\n' >"$dpkg/odd-list"
+fi
+echo "seed-corpus: pkgdb_dpkg_status has $(find "$dpkg" -type f | wc -l) seeds" >&2

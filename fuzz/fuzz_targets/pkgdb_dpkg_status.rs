@@ -1,7 +1,9 @@
-//! Fuzzes the deb822 stanza parser and the field accessors dpkg loading uses.
+//! Fuzzes the deb822 stanza parser, the field accessors dpkg loading uses, and the packing of
+//! file lists for the owner index.
 #![no_main]
 
 use inuse_pkgdb::dpkg::{Paragraphs, dependency_names, parse_diversions};
+use inuse_pkgdb::owner::pack_paths;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,4 +15,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = parse_diversions(data);
+    // Every packed path is absolute and lexically normal, and no more paths come out than
+    // lines went in.
+    let paths = pack_paths(data, b'\n');
+    assert!(paths.len() <= data.split(|&b| b == b'\n').count());
+    for p in &paths {
+        assert!(p.starts_with(b"/") && !p.ends_with(b"/"));
+        assert!(!p.windows(2).any(|w| w == b"//"));
+    }
 });

@@ -27,9 +27,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use inuse_root::Root;
+use inuse_root::{Records, Root};
 use rayon::prelude::*;
 
+use crate::owner::{pack, with_packer};
 use crate::{Distro, Error, FileList, Manager, NotInstalled, Package, Sink};
 
 /// Upper bound for `status`: the largest real ones are a few tens of MiB.
@@ -333,6 +334,9 @@ fn package(
     Ok(Entry::Installed(Box::new(package), same))
 }
 
+/// A package's file list, or the file that could not be read and why.
+type ListRead = Result<FileList, (PathBuf, std::io::Error)>;
+
 /// Where a package's file list comes from.
 enum ListSource {
     /// distroless `status.d/NAME.md5sums`: `MD5  relative/path` lines.
@@ -437,37 +441,8 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
     // names the error.
     let info = PathBuf::from(format!("{DPKG}/info"));
     let info_dir = root.open_dir(&info).ok();
-    let read_list = |p: &Package,
-                     same: bool|
-     -> Result<Option<Vec<u8>>, (PathBuf, std::io::Error)> {
-        let with_arch = format!("{}:{}.list", p.name, p.arch);
-        let plain = format!("{}.list", p.name);
-        let names = if same {
-            [with_arch, plain]
-        } else {
-            [plain, with_arch]
-        };
-        for name in names {
-            let path = info.join(&name);
-            let read = match &info_dir {
-                Some(dir) => dir
-                    .read(OsStr::new(&name), MAX_LIST)
-                    .or_else(|e| match e.kind() {
-                        std::io::ErrorKind::NotFound => Err(e),
-                        _ => root.read(&path, MAX_LIST),
-                    }),
-                None => root.read(&path, MAX_LIST),
-            };
-            match read {
-                Ok(buf) => return Ok(Some(buf)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err((path, e)),
-            }
-        }
-        Ok(None)
-    };
-    // Diversions first: each list is split into index entries right after it is read, while
-    // it is still in the cache.
+    // Diversions first: each list is packed for the index as it is read, in pieces, while
+    // the text is in the cache (nothing of a list is kept but what the index needs).
     let div_path = PathBuf::from(format!("{DPKG}/diversions"));
     match root.read(&div_path, MAX_LIST) {
         Ok(data) => sink.diversions = parse_diversions(&data),
@@ -475,23 +450,71 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         Err(e) => sink.problem(&div_path, None, format!("cannot read: {e}")),
     }
     let diverter = crate::owner::Diverter::new(&sink.diversions);
-    let lists: Vec<Result<FileList, (PathBuf, std::io::Error)>> = packages
-        .par_iter()
-        .map(|(p, src)| {
-            let list = match src {
-                ListSource::Info(same) => read_list(p, *same).map(|buf| FileList {
-                    buf: buf.unwrap_or_default(),
-                    sep: b'\n',
-                    entries: None,
-                })?,
-                ListSource::Md5sums(path) => root
-                    .read(path, MAX_LIST)
-                    .map(|data| md5sums_to_list(&data))
-                    .map_err(|e| (path.clone(), e))?,
-            };
-            Ok(crate::owner::parse_list(list, Some((&diverter, &p.name))))
-        })
+    let read_list = |p: &Package, same: bool| -> Result<FileList, (PathBuf, std::io::Error)> {
+        let with_arch = format!("{}:{}.list", p.name, p.arch);
+        let plain = format!("{}.list", p.name);
+        let names = if same {
+            [with_arch, plain]
+        } else {
+            [plain, with_arch]
+        };
+        let divert = Some((&diverter, p.name.as_str()));
+        for name in names {
+            let path = info.join(&name);
+            let read = with_packer(|packer| {
+                let mut take = |r: Records<'_>| match r {
+                    // First of each attempt: drop what a failed one left.
+                    Records::Size(size) => {
+                        packer.reset();
+                        packer.reserve(usize::try_from(size).unwrap_or(0));
+                    }
+                    Records::Data(d) => packer.lines(d, b'\n', divert),
+                };
+                let read = match &info_dir {
+                    Some(dir) => dir
+                        .read_records(OsStr::new(&name), MAX_LIST, b'\n', &mut take)
+                        .or_else(|e| match e.kind() {
+                            std::io::ErrorKind::NotFound => Err(e),
+                            _ => root.read_records(&path, MAX_LIST, b'\n', &mut take),
+                        }),
+                    None => root.read_records(&path, MAX_LIST, b'\n', &mut take),
+                };
+                read.map(|()| packer.finish())
+            });
+            match read {
+                Ok(packed) => {
+                    return Ok(FileList {
+                        packed: Some(packed),
+                        ..FileList::default()
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err((path, e)),
+            }
+        }
+        Ok(FileList::default())
+    };
+    // Largest first (by `Installed-Size`, which follows the list's size closely enough), so
+    // that a list of 50,000 paths (google-cloud-cli) does not start last on one thread while
+    // the other idles: the order only decides which thread packs what.
+    let mut order: Vec<usize> = (0..packages.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(packages[i].0.installed_size.unwrap_or(0)));
+    let read = |(p, src): &(Package, ListSource)| match src {
+        ListSource::Info(same) => read_list(p, *same),
+        ListSource::Md5sums(path) => root
+            .read(path, MAX_LIST)
+            .map(|data| FileList {
+                packed: Some(pack(md5sums_to_list(&data), Some((&diverter, &p.name)))),
+                ..FileList::default()
+            })
+            .map_err(|e| (path.clone(), e)),
+    };
+    let mut done: Vec<(usize, ListRead)> = order
+        .into_par_iter()
+        .map(|i| (i, read(&packages[i])))
         .collect();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let lists = done.into_iter().map(|(_, list)| list);
     for ((p, _), list) in packages.into_iter().zip(lists) {
         let list = list.unwrap_or_else(|(path, e)| {
             sink.problem(&path, None, format!("cannot read: {e}"));
@@ -558,7 +581,7 @@ fn md5sums_to_list(data: &[u8]) -> FileList {
     FileList {
         buf,
         sep: b'\n',
-        entries: None,
+        packed: None,
     }
 }
 

@@ -216,15 +216,14 @@ impl Inventory {
     }
 }
 
-/// A package's file list as stored by its database: paths separated by `sep`, borrowed from or
-/// copied once out of the database.
+/// A package's file list as stored by its database: paths separated by `sep`, copied once out
+/// of the database; or already packed by the loader that read it ([`owner::Packer`]).
 #[derive(Debug, Default)]
 pub(crate) struct FileList {
     pub(crate) buf: Vec<u8>,
     pub(crate) sep: u8,
-    /// The index entries of `buf`, when the loader already split it
-    /// ([`owner::parse_list`]).
-    pub(crate) entries: Option<Vec<owner::Entry>>,
+    /// The list packed for the index, when the loader did it (`buf` is then empty).
+    pub(crate) packed: Option<owner::PackedList>,
 }
 
 impl FileList {

@@ -7,8 +7,8 @@
 //! file; `dpkg -S` only matches the listed spelling.
 //!
 //! Approach: the index is keyed by file *name*. Every listed path is lexically normalised and
-//! kept where it was read (no per-path allocation); a hash table chains the paths that share a
-//! name. A lookup canonicalizes the query's parent directory inside the root, takes the paths
+//! packed as it is read ([`Packer`]): per package, each distinct directory once and each name
+//! once, without a per-path allocation; a hash table chains the paths that share a name. A lookup canonicalizes the query's parent directory inside the root, takes the paths
 //! listed under the same name, and keeps those whose own parent directory canonicalizes to the
 //! same place. Directories are canonicalized lazily, each at most once (memoised, parents
 //! before children, one `lstat` per component, full resolution only for the rare symlinked
@@ -76,27 +76,65 @@ impl<'a> Diverter<'a> {
     }
 }
 
-/// One listed path of package `p`: `bufs[p][start..start + len]`, lexically normal; `hash` is
-/// [`name_hash`] of its file name.
+/// One listed path: its name is `text[name..name + len]` of its package's [`PackedList`], its
+/// directory that list's `dirs[dir]`; `hash` is [`name_hash`] of the name.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
     hash: u32,
-    start: u32,
+    name: u32,
     len: u32,
+    dir: u32,
+}
+
+/// A package's file list as the index keeps it: every distinct directory once, then each
+/// entry's name. On a Debian host the 8.1 MB of list text packs into 3.2 MB; the memory a
+/// fresh process touches is most of what building the index costs (see `bench/inventory.sh`).
+#[derive(Debug, Default)]
+pub(crate) struct PackedList {
+    /// Directories and names, back to back.
+    text: Box<[u8]>,
+    /// (start, length) of each directory in `text`.
+    dirs: Box<[(u32, u32)]>,
+    /// The paths, in the order listed, lexically normal (and diverted where dpkg moved them).
+    entries: Box<[Entry]>,
+}
+
+impl PackedList {
+    fn dir(&self, d: u32) -> &[u8] {
+        let (start, len) = self.dirs[d as usize];
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    /// Directory and name of an entry.
+    fn parts(&self, e: &Entry) -> (&[u8], &[u8]) {
+        (
+            self.dir(e.dir),
+            &self.text[e.name as usize..(e.name + e.len) as usize],
+        )
+    }
+
+    /// The listed paths, as packed.
+    pub(crate) fn paths(&self) -> Vec<Vec<u8>> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let (dir, name) = self.parts(e);
+                join(dir, name)
+            })
+            .collect()
+    }
 }
 
 /// Maps in-root paths, in any spelling, to the packages that list them.
 ///
-/// Built without a per-path allocation and without touching the filesystem; directories are
-/// canonicalized on demand (see the module documentation).
+/// Built without a per-path allocation and without touching the filesystem but the lists;
+/// directories are canonicalized on demand (see the module documentation).
 pub struct OwnerIndex {
     /// The root the paths belong to; `None` when its descriptor could not be duplicated, in
     /// which case only exact spellings match.
     root: Option<Root>,
-    /// The packages' file lists (one buffer per package, rewritten paths appended).
-    bufs: Vec<Vec<u8>>,
-    /// The entries of each package, in the order listed.
-    entries: Vec<Vec<Entry>>,
+    /// The packages' file lists, packed.
+    lists: Vec<PackedList>,
     /// Global entry number of each package's first entry; one more at the end (the total).
     offsets: Vec<u32>,
     /// Hash chains over global entry numbers: `heads[hash & mask]` is the first, `next[i]`
@@ -184,25 +222,58 @@ fn depth_cut(dir: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'/', dir).nth(MAX_DEPTH)
 }
 
-/// Hash of a file name: the hash table's key. Eight bytes at a time (multiply, rotate), the
-/// tail zero-padded with the length mixed in; collisions only cost a name comparison.
+/// Hash of a file name: the hash table's key ([`hash64`] folded to 32 bits); collisions only
+/// cost a name comparison.
 fn name_hash(name: &[u8]) -> u32 {
+    let h = hash64(name);
+    (h >> 32) as u32 ^ h as u32
+}
+
+/// 64-bit hash of a name or path: eight bytes at a time (multiply, rotate), the tail
+/// zero-padded with the length mixed in. The tail is loaded with whole-word reads (never
+/// through a byte copy to the stack, which stalls the load that follows it: a quarter of the
+/// packing time when it did).
+fn hash64(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = (name.len() as u64).wrapping_mul(K);
-    let mut chunks = name.chunks_exact(8);
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let n = bytes.len();
+    let mut h = (n as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+        h = mix(h, u64::from_le_bytes(w));
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
+    let r = chunks.remainder().len();
+    if r > 0 {
+        h = mix(h, tail(bytes, r));
+    }
+    h.wrapping_mul(K)
+}
+
+/// The last `r` (1 to 7) bytes of `bytes` as a little-endian word, zero-padded.
+fn tail(bytes: &[u8], r: usize) -> u64 {
+    let n = bytes.len();
+    let word = |at: usize| {
         let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    if n >= 8 {
+        // The last eight bytes, the ones before the tail shifted out.
+        word(n - 8) >> (8 * (8 - r))
+    } else if n >= 4 {
+        // Two overlapping halves; the overlap holds the same bytes.
+        half(0) | half(n - 4) << (8 * (n - 4))
+    } else {
+        let b = |i: usize| u64::from(bytes[i]) << (8 * i);
+        b(0) | b(n / 2) | b(n - 1)
     }
-    let h = h.wrapping_mul(K);
-    (h >> 32) as u32 ^ h as u32
 }
 
 /// Whether `path` is absolute and lexically normal: no `//`, no `/.` (which also rejects
@@ -419,88 +490,185 @@ fn step(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
     }
 }
 
-/// Splits one package's list into entries, done while the list is still hot in the cache by
-/// the loader that read it (dpkg) or by [`OwnerIndex::build`]. Paths that are already normal
-/// (nearly all) stay where they are in the buffer; rewritten ones (normalised, diverted) are
-/// appended to it. `divert` is given for dpkg packages, with the package's name.
-pub(crate) fn parse_list(list: FileList, divert: Option<(&Diverter<'_>, &str)>) -> FileList {
-    let FileList {
-        mut buf,
-        sep,
-        entries: parsed,
-    } = list;
-    if parsed.is_some() {
-        return FileList {
-            buf,
-            sep,
-            entries: parsed,
-        };
+/// Packs file lists into [`PackedList`]s, line by line, as the loaders read them (while the
+/// text is hot in the cache). Paths are lexically normalised and, for dpkg, diverted; each
+/// distinct directory is kept once. One per thread ([`with_packer`]): its directory table
+/// keeps its capacity from one list to the next.
+#[derive(Default)]
+pub(crate) struct Packer {
+    text: Vec<u8>,
+    dirs: Vec<(u32, u32)>,
+    entries: Vec<Entry>,
+    /// Directory hash -> the last directory with that hash; `next` chains the others.
+    heads: FnvMap<u64, u32>,
+    next: Vec<u32>,
+    /// The directory of the previous line (lists are grouped by directory).
+    last: u32,
+}
+
+thread_local! {
+    static PACKER: std::cell::RefCell<Packer> = std::cell::RefCell::new(Packer {
+        last: NONE,
+        ..Packer::default()
+    });
+}
+
+/// Runs `f` with this thread's [`Packer`], emptied of any previous list.
+pub(crate) fn with_packer<T>(f: impl FnOnce(&mut Packer) -> T) -> T {
+    PACKER.with(|p| {
+        let mut p = p.borrow_mut();
+        p.reset();
+        f(&mut p)
+    })
+}
+
+impl Packer {
+    /// Empties the packer (of a list whose reading failed half-way).
+    pub(crate) fn reset(&mut self) {
+        self.text = Vec::new();
+        self.dirs = Vec::new();
+        self.entries = Vec::new();
+        self.heads.clear();
+        self.next.clear();
+        self.last = NONE;
     }
-    let orig = buf.len();
-    let mut extra: Vec<u8> = Vec::new();
-    let mut entries = Vec::with_capacity(orig / 48);
-    // Where a `//` or `/.` occurs, found for the whole buffer at once (vectorised): the lines
-    // without one, nearly all, need only their ends checked to be known normal.
-    let mut odd: Vec<usize> = memchr::memmem::find_iter(&buf, b"//")
-        .chain(memchr::memmem::find_iter(&buf, b"/."))
-        .collect();
-    odd.sort_unstable();
-    let mut odd = odd.into_iter().peekable();
-    let mut from = 0usize;
-    let ends = memchr::memchr_iter(sep, &buf).chain(std::iter::once(orig));
-    for end in ends {
-        let at = from;
-        let raw = &buf[from..end];
-        from = end + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.is_empty() {
-            continue;
-        }
-        let mut clean = raw.first() == Some(&b'/') && (raw.len() == 1 || raw.last() != Some(&b'/'));
-        while let Some(&i) = odd.peek() {
-            if i >= end {
-                break;
+
+    /// Room for a list of about `bytes` bytes of text (most lists pack to under half).
+    pub(crate) fn reserve(&mut self, bytes: usize) {
+        self.text.reserve(bytes / 2);
+        self.entries.reserve(bytes / 56);
+    }
+
+    /// The id of directory `dir` in this list, added when new; `None` past `u32` offsets.
+    fn intern(&mut self, dir: &[u8]) -> Option<u32> {
+        if let Some(&(start, len)) = self.dirs.get(self.last as usize) {
+            if self.text.get(start as usize..(start + len) as usize) == Some(dir) {
+                return Some(self.last);
             }
-            clean = false;
-            odd.next();
         }
-        let normal = if clean {
-            Cow::Borrowed(raw)
-        } else {
-            normalize(raw)
-        };
-        let diverted = divert.and_then(|(d, package)| d.divert(&normal, package));
-        let (start, path): (usize, Cow<'_, [u8]>) = match diverted {
-            Some(to) => (orig + extra.len(), Cow::Owned(normalize(&to).into_owned())),
-            None => match normal {
-                Cow::Borrowed(p) => (at, Cow::Borrowed(p)),
-                Cow::Owned(p) => (orig + extra.len(), Cow::Owned(p)),
-            },
-        };
-        let name = split(&path).1;
+        let h = hash64(dir);
+        let mut i = self.heads.get(&h).copied().unwrap_or(NONE);
+        while i != NONE {
+            let (start, len) = self.dirs[i as usize];
+            if self.text[start as usize..(start + len) as usize] == *dir {
+                self.last = i;
+                return Some(i);
+            }
+            i = self.next[i as usize];
+        }
+        let start = u32::try_from(self.text.len()).ok()?;
+        let len = u32::try_from(dir.len()).ok()?;
+        start.checked_add(len)?;
+        let id = u32::try_from(self.dirs.len())
+            .ok()
+            .filter(|&id| id != NONE)?;
+        self.text.extend_from_slice(dir);
+        self.dirs.push((start, len));
+        self.next.push(self.heads.insert(h, id).unwrap_or(NONE));
+        self.last = id;
+        Some(id)
+    }
+
+    /// Adds one lexically normal path.
+    fn add(&mut self, path: &[u8]) {
+        let (dir, name) = split(path);
         if name.is_empty() {
-            continue;
+            return;
         }
-        let (Ok(start32), Ok(len)) = (u32::try_from(start), u32::try_from(path.len())) else {
-            // Beyond 4 GiB of one package's list: unreachable with the loaders' limits.
-            continue;
+        let Some(dir) = self.intern(dir) else {
+            return;
         };
-        let hash = name_hash(name);
-        if let Cow::Owned(p) = &path {
-            extra.extend_from_slice(p);
+        // Past 4 GiB of one package's text (unreachable with the loaders' limits), paths are
+        // not indexed.
+        let (Ok(start), Ok(len)) = (u32::try_from(self.text.len()), u32::try_from(name.len()))
+        else {
+            return;
+        };
+        if start.checked_add(len).is_none() {
+            return;
         }
-        entries.push(Entry {
-            hash,
-            start: start32,
+        self.text.extend_from_slice(name);
+        self.entries.push(Entry {
+            hash: name_hash(name),
+            name: start,
             len,
+            dir,
         });
     }
-    buf.extend_from_slice(&extra);
-    FileList {
-        buf,
-        sep,
-        entries: Some(entries),
+
+    /// Adds the paths of `buf`, separated by `sep` (a trailing `\r` is dropped); the caller
+    /// cuts `buf` at separators. `divert` is given for dpkg packages, with the package's name.
+    pub(crate) fn lines(&mut self, buf: &[u8], sep: u8, divert: Option<(&Diverter<'_>, &str)>) {
+        // Where a `//` or `/.` occurs, found for the whole buffer at once (vectorised): the
+        // lines without one, nearly all, need only their ends checked to be known normal.
+        let mut odd: Vec<usize> = memchr::memmem::find_iter(buf, b"//")
+            .chain(memchr::memmem::find_iter(buf, b"/."))
+            .collect();
+        odd.sort_unstable();
+        let mut odd = odd.into_iter().peekable();
+        let mut from = 0usize;
+        let ends = memchr::memchr_iter(sep, buf).chain(std::iter::once(buf.len()));
+        for end in ends {
+            let raw = &buf[from..end];
+            from = end + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.is_empty() {
+                continue;
+            }
+            let mut clean =
+                raw.first() == Some(&b'/') && (raw.len() == 1 || raw.last() != Some(&b'/'));
+            while let Some(&i) = odd.peek() {
+                if i >= end {
+                    break;
+                }
+                clean = false;
+                odd.next();
+            }
+            let normal = if clean {
+                Cow::Borrowed(raw)
+            } else {
+                normalize(raw)
+            };
+            match divert.and_then(|(d, package)| d.divert(&normal, package)) {
+                Some(to) => self.add(&normalize(&to)),
+                None => self.add(&normal),
+            }
+        }
     }
+
+    /// The list packed so far; the packer is left empty.
+    pub(crate) fn finish(&mut self) -> PackedList {
+        let list = PackedList {
+            text: std::mem::take(&mut self.text).into_boxed_slice(),
+            dirs: std::mem::take(&mut self.dirs).into_boxed_slice(),
+            entries: std::mem::take(&mut self.entries).into_boxed_slice(),
+        };
+        self.reset();
+        list
+    }
+}
+
+/// Packs `data`, paths separated by `sep`, as one package's file list and returns the paths
+/// as the index keeps them (normalised, directory and name joined again): the whole work of
+/// the list parser on untrusted bytes, for the fuzz target and tests.
+pub fn pack_paths(data: &[u8], sep: u8) -> Vec<Vec<u8>> {
+    with_packer(|p| {
+        p.lines(data, sep, None);
+        p.finish()
+    })
+    .paths()
+}
+
+/// Packs a list the loader did not ([`FileList::packed`]).
+pub(crate) fn pack(list: FileList, divert: Option<(&Diverter<'_>, &str)>) -> PackedList {
+    if let Some(packed) = list.packed {
+        return packed;
+    }
+    with_packer(|p| {
+        p.reserve(list.buf.len());
+        p.lines(&list.buf, list.sep, divert);
+        p.finish()
+    })
 }
 
 impl OwnerIndex {
@@ -512,26 +680,24 @@ impl OwnerIndex {
             names,
         } = c;
         let diverter = Diverter::new(&diversions);
-        let parsed: Vec<(Vec<u8>, Vec<Entry>)> = files
+        let lists: Vec<PackedList> = files
             .into_par_iter()
             .enumerate()
             .map(|(i, list)| {
                 let divert = (managers.get(i) == Some(&Manager::Dpkg))
                     .then(|| names.get(i).map(|n| (&diverter, n.as_str())))
                     .flatten();
-                let list = parse_list(list, divert);
-                (list.buf, list.entries.unwrap_or_default())
+                pack(list, divert)
             })
             .collect();
-        let (bufs, entries): (Vec<Vec<u8>>, Vec<Vec<Entry>>) = parsed.into_iter().unzip();
 
         // Global entry numbers must fit the chains' u32 (with NONE reserved): a root listing
         // four billion paths is cut there, and what is cut is simply not indexed.
-        let mut offsets = Vec::with_capacity(entries.len() + 1);
+        let mut offsets = Vec::with_capacity(lists.len() + 1);
         let mut total = 0u32;
-        for es in &entries {
+        for l in &lists {
             offsets.push(total);
-            total = total.saturating_add(u32::try_from(es.len()).unwrap_or(u32::MAX));
+            total = total.saturating_add(u32::try_from(l.entries.len()).unwrap_or(u32::MAX));
         }
         total = total.min(NONE - 1);
         offsets.push(total);
@@ -554,7 +720,7 @@ impl OwnerIndex {
             .enumerate()
             .for_each(|(k, part)| {
                 let base = k * part_len;
-                let ids = (0..total).zip(entries.iter().flatten());
+                let ids = (0..total).zip(lists.iter().flat_map(|l| l.entries.iter()));
                 for (id, e) in ids {
                     let b = (e.hash & mask) as usize;
                     if let Some(head) = b.checked_sub(base).and_then(|i| part.get_mut(i)) {
@@ -572,8 +738,7 @@ impl OwnerIndex {
         };
         let index = OwnerIndex {
             root,
-            bufs,
-            entries,
+            lists,
             offsets,
             heads,
             next,
@@ -587,19 +752,22 @@ impl OwnerIndex {
     /// The package and entry of a global entry number.
     fn entry(&self, id: u32) -> (u32, &Entry) {
         let p = self.offsets.partition_point(|&o| o <= id).saturating_sub(1);
-        (p as u32, &self.entries[p][(id - self.offsets[p]) as usize])
+        (
+            p as u32,
+            &self.lists[p].entries[(id - self.offsets[p]) as usize],
+        )
     }
 
-    /// The path of package `p`'s entry `e`.
-    fn path(&self, p: u32, e: &Entry) -> &[u8] {
-        &self.bufs[p as usize][e.start as usize..(e.start + e.len) as usize]
+    /// Directory and name of package `p`'s entry `e`.
+    fn parts(&self, p: u32, e: &Entry) -> (&[u8], &[u8]) {
+        self.lists[p as usize].parts(e)
     }
 
     /// Every entry with its package.
     fn all(&self) -> impl Iterator<Item = (u32, &Entry)> {
         (0u32..)
-            .zip(&self.entries)
-            .flat_map(|(p, es)| es.iter().map(move |e| (p, e)))
+            .zip(&self.lists)
+            .flat_map(|(p, l)| l.entries.iter().map(move |e| (p, e)))
     }
 
     /// The canonical form of the normal directory path `dir` inside the root, memoised.
@@ -682,7 +850,7 @@ impl OwnerIndex {
         while i != NONE {
             let (p, e) = self.entry(i);
             if e.hash == hash {
-                let (dir, n) = split(self.path(p, e));
+                let (dir, n) = self.parts(p, e);
                 if n == name {
                     candidates.push((p, dir));
                 }
@@ -755,18 +923,17 @@ impl OwnerIndex {
             return;
         };
         let mut lexical = Lexical::default();
-        let mut last: &[u8] = b"";
-        for (p, e) in self.all() {
-            let dir = split(self.path(p, e)).0;
-            // Lists are grouped by directory: most entries repeat the previous one's. Deep
-            // directories are left to `canonical`, which resolves only their head.
-            if dir != last && depth_cut(dir).is_none() {
-                if lexical.bytes > MEMO_MAX_BYTES {
-                    break;
-                }
-                lexical.intern(dir);
-                last = dir;
+        // Each list holds each of its directories once. Deep directories are left to
+        // `canonical`, which resolves only their head.
+        let dirs = self
+            .lists
+            .iter()
+            .flat_map(|l| (0..l.dirs.len() as u32).map(move |d| l.dir(d)));
+        for dir in dirs.filter(|d| depth_cut(d).is_none()) {
+            if lexical.bytes > MEMO_MAX_BYTES {
+                break;
             }
+            lexical.intern(dir);
         }
         let canon = lexical.canonicalize(root);
         let mut memo = self.canon.lock().unwrap_or_else(|p| p.into_inner());
@@ -790,10 +957,15 @@ impl OwnerIndex {
     pub fn paths_of(&self, ids: &HashSet<PackageId>) -> Vec<PathBuf> {
         let mut out: Vec<Vec<u8>> = ids
             .iter()
-            .filter(|id| id.index() < self.entries.len())
-            .flat_map(|id| self.entries[id.index()].iter().map(move |e| (id.0, e)))
+            .filter(|id| id.index() < self.lists.len())
+            .flat_map(|id| {
+                self.lists[id.index()]
+                    .entries
+                    .iter()
+                    .map(move |e| (id.0, e))
+            })
             .map(|(p, e)| {
-                let (dir, name) = split(self.path(p, e));
+                let (dir, name) = self.parts(p, e);
                 join(&self.canonical(dir), name)
             })
             .collect();
@@ -809,7 +981,7 @@ impl OwnerIndex {
     pub fn iter(&self) -> impl Iterator<Item = (PathBuf, Vec<PackageId>)> {
         let mut all: BTreeMap<Vec<u8>, Vec<PackageId>> = BTreeMap::new();
         for (p, e) in self.all() {
-            let (dir, name) = split(self.path(p, e));
+            let (dir, name) = self.parts(p, e);
             let owners = all.entry(join(&self.canonical(dir), name)).or_default();
             if !owners.contains(&PackageId(p)) {
                 owners.push(PackageId(p));
@@ -835,5 +1007,66 @@ mod tests {
         assert_eq!(&*normalize(b"usr/x"), b"/usr/x");
         assert_eq!(split(b"/a"), (&b"/"[..], &b"a"[..]));
         assert_eq!(split(b"/a/b/c"), (&b"/a/b"[..], &b"c"[..]));
+    }
+
+    fn packed(pieces: &[&[u8]]) -> PackedList {
+        with_packer(|p| {
+            for piece in pieces {
+                p.lines(piece, b'\n', None);
+            }
+            p.finish()
+        })
+    }
+
+    #[test]
+    fn packing_keeps_every_path_and_each_directory_once() {
+        let list: &[u8] = b"/.\n/usr\n/usr/lib\n/usr/lib/a\r\n/usr/lib/b\n\n/usr/share/doc/x\n\
+            /usr/lib/c\n//usr/./lib/../bin/d/\n/usr/lib/.hidden\nrelative/e\n/usr/lib/b";
+        let want: Vec<&[u8]> = vec![
+            b"/usr",
+            b"/usr/lib",
+            b"/usr/lib/a",
+            b"/usr/lib/b",
+            b"/usr/share/doc/x",
+            b"/usr/lib/c",
+            b"/usr/bin/d",
+            b"/usr/lib/.hidden",
+            b"/relative/e",
+            b"/usr/lib/b",
+        ];
+        let whole = packed(&[list]);
+        assert_eq!(whole.paths(), want);
+        // `/`, `/usr`, `/usr/lib`, `/usr/share/doc`, `/usr/bin`, `/relative`.
+        assert_eq!(whole.dirs.len(), 6);
+        // Cut after every separator: the same list.
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for end in memchr::memchr_iter(b'\n', list) {
+            pieces.push(&list[from..=end]);
+            from = end + 1;
+        }
+        pieces.push(&list[from..]);
+        assert_eq!(packed(&pieces).paths(), want);
+        // The packer starts empty for the next list.
+        assert!(packed(&[]).entries.is_empty());
+    }
+
+    #[test]
+    fn hash_tails_are_the_zero_padded_bytes() {
+        let padded = |b: &[u8]| {
+            let r = b.len() % 8;
+            let mut w = [0u8; 8];
+            w[..r].copy_from_slice(&b[b.len() - r..]);
+            u64::from_le_bytes(w)
+        };
+        let text = b"abcdefghijklmnopqrstuvw";
+        for n in 1..text.len() {
+            let b = &text[..n];
+            if n % 8 != 0 {
+                assert_eq!(tail(b, n % 8), padded(b), "{n}");
+            }
+        }
+        assert_ne!(name_hash(b"libc.so.6"), name_hash(b"libc.so.7"));
+        assert_ne!(hash64(b"a"), hash64(b"a\0"));
     }
 }

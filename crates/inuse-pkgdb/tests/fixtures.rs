@@ -415,3 +415,69 @@ fn hostile_list_lines() {
     );
     assert_eq!(owner_names(&inv, index.owners(Path::new(&deep))), ["evil"]);
 }
+
+/// A list is read in pieces into a reused buffer, and a list that is a symlink (`ELOOP` in the
+/// `info` directory) is read again through the root, inside it: both give every path, and a
+/// failed first attempt leaves nothing behind.
+#[test]
+fn symlinked_and_large_lists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path();
+    write(r, "etc/os-release", b"ID=debian\nVERSION_ID=12\n");
+    let stanza = |name: &str| {
+        format!(
+            "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"
+        )
+    };
+    write(
+        r,
+        "var/lib/dpkg/status",
+        [stanza("big"), stanza("linked"), stanza("escaping")]
+            .concat()
+            .as_bytes(),
+    );
+    // 1.2 MB over many directories: several pieces of the reader's 256 KiB.
+    let mut big = String::from("/usr\n/usr/share\n");
+    for d in 0..600 {
+        big.push_str(&format!("/usr/share/big/d{d}\n"));
+        for f in 0..40 {
+            big.push_str(&format!(
+                "/usr/share/big/d{d}/file-with-a-longish-name-{f}.txt\n"
+            ));
+        }
+    }
+    write(r, "var/lib/dpkg/info/big.list", big.as_bytes());
+    // Linked to a list elsewhere in the root, and to an absolute target that must resolve
+    // inside the root, not on the host.
+    write(r, "srv/lists/linked", b"/usr/bin/linked-tool\n");
+    std::os::unix::fs::symlink(
+        "../../../../srv/lists/linked",
+        r.join("var/lib/dpkg/info/linked.list"),
+    )
+    .expect("symlink");
+    write(r, "etc/passwd", b"/usr/bin/escaping-tool\n");
+    std::os::unix::fs::symlink("/etc/passwd", r.join("var/lib/dpkg/info/escaping.list"))
+        .expect("symlink");
+    fs::create_dir_all(r.join("usr/bin")).expect("mkdir");
+
+    let root = Root::open(r).expect("root");
+    let (inv, index) = Inventory::load_with_owners(&root);
+    assert!(inv.problems.is_empty(), "{:?}", inv.problems);
+    let who = |p: &str| owner_names(&inv, index.owners(Path::new(p)));
+    assert_eq!(
+        who("/usr/share/big/d0/file-with-a-longish-name-0.txt"),
+        ["big"]
+    );
+    assert_eq!(
+        who("/usr/share/big/d599/file-with-a-longish-name-39.txt"),
+        ["big"]
+    );
+    assert_eq!(who("/usr/share/big/d300"), ["big"]);
+    assert_eq!(who("/usr/bin/linked-tool"), ["linked"]);
+    assert_eq!(who("/usr/bin/escaping-tool"), ["escaping"]);
+    let ids: std::collections::HashSet<_> = index
+        .owners(Path::new("/usr/share/big/d300"))
+        .into_iter()
+        .collect();
+    assert_eq!(index.paths_of(&ids).len(), 2 + 600 * 41);
+}

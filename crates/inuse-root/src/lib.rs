@@ -207,6 +207,22 @@ impl Root {
         read_limited(file, st.size, max)
     }
 
+    /// Reads a regular file of records separated by `sep` (lines) in pieces, without holding
+    /// it whole: `f` gets the file's data in order, cut only after a separator (the last piece
+    /// as it is). Files larger than `max` bytes are refused. `f` is first given the size
+    /// `fstat` reported, to size what it builds.
+    pub fn read_records(
+        &self,
+        path: &Path,
+        max: u64,
+        sep: u8,
+        f: &mut dyn FnMut(Records<'_>),
+    ) -> io::Result<()> {
+        let (file, st) = self.open_file(path)?;
+        f(Records::Size(st.size));
+        read_segments(file, st.size, max, sep, &mut |d| f(Records::Data(d)))
+    }
+
     /// `stat(2)` inside the root, following symlinks.
     pub fn stat(&self, path: &Path) -> io::Result<Stat> {
         let fd = self.open_raw(path, OFlags::PATH, true)?;
@@ -327,6 +343,25 @@ impl RootDir {
     /// refusing files larger than `max` bytes. A symlink is `ELOOP`, a directory
     /// `IsADirectory`, anything else but a regular file an error; nothing blocks.
     pub fn read(&self, name: &OsStr, max: u64) -> io::Result<Vec<u8>> {
+        let (file, st) = self.open(name)?;
+        read_limited(file, st.size, max)
+    }
+
+    /// [`Root::read_records`] for the regular file `name` in this directory (opened as
+    /// [`RootDir::read`] opens it).
+    pub fn read_records(
+        &self,
+        name: &OsStr,
+        max: u64,
+        sep: u8,
+        f: &mut dyn FnMut(Records<'_>),
+    ) -> io::Result<()> {
+        let (file, st) = self.open(name)?;
+        f(Records::Size(st.size));
+        read_segments(file, st.size, max, sep, &mut |d| f(Records::Data(d)))
+    }
+
+    fn open(&self, name: &OsStr) -> io::Result<(File, Stat)> {
         let bytes = name.as_bytes();
         if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') {
             return Err(io::Error::new(
@@ -340,9 +375,17 @@ impl RootDir {
             OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        let (file, st) = regular_file(fd)?;
-        read_limited(file, st.size, max)
+        regular_file(fd)
     }
+}
+
+/// What [`Root::read_records`] hands its callback: first the file's size, then its data.
+#[derive(Debug, Clone, Copy)]
+pub enum Records<'a> {
+    /// The size `fstat` reported (0 for files that report none).
+    Size(u64),
+    /// The next piece of data, ending after a separator (or at the end of the file).
+    Data(&'a [u8]),
 }
 
 /// `fd` as a [`File`] with its [`Stat`], when it is a regular file; directories, FIFOs and
@@ -356,34 +399,130 @@ fn regular_file(fd: OwnedFd) -> io::Result<(File, Stat)> {
     }
 }
 
+fn too_large(max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!("larger than the limit of {max} bytes"),
+    )
+}
+
+/// `read(2)` into `buf`, again when interrupted.
+fn read_some(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
+}
+
 /// Reads `file` (of `size` bytes by `fstat`), never more than `max` bytes: the `size` bytes
 /// `fstat` reported when it says any (the content as of the `fstat`; a file that shrank
 /// since is read to its end), else to the end of the file. Stopping at `size` saves the
-/// second `read(2)` that would only say end of file: one system call per file, on hundreds
-/// of package lists per inventory.
-fn read_limited(file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
-    let too_large = || {
-        io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            format!("larger than the limit of {max} bytes"),
-        )
-    };
+/// second `read(2)` that would only say end of file, and the buffer of exactly that size is
+/// filled by one `read(2)`: one system call per file, on hundreds of package lists per
+/// inventory.
+fn read_limited(mut file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
     if size > max {
-        return Err(too_large());
+        return Err(too_large(max));
     }
-    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    // Files reporting no size (some pseudo-files) may hold anything: never read past the
-    // limit.
+    if size == 0 {
+        // Files reporting no size (some pseudo-files) may hold anything: never read past
+        // the limit.
+        let mut buf = Vec::new();
+        (&mut file)
+            .take(max.saturating_add(1))
+            .read_to_end(&mut buf)?;
+        if buf.len() as u64 > max {
+            return Err(too_large(max));
+        }
+        return Ok(buf);
+    }
+    let mut buf = vec![0u8; usize::try_from(size).map_err(|_| too_large(max))?];
+    let mut got = 0;
+    while got < buf.len() {
+        match read_some(&mut file, &mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// Bytes [`read_segments`] reads at once.
+const CHUNK: usize = 256 << 10;
+
+std::thread_local! {
+    /// [`read_segments`]'s buffer: reused, so large files cost no fresh memory.
+    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads `file` as [`read_limited`] would, but in pieces of [`CHUNK`] bytes into one buffer
+/// per thread, handing `f` the data cut after the last `sep` of each piece (the rest is
+/// carried over; the final piece is handed as it is). `f` sees every byte once, in order,
+/// and never a separator-delimited record split in two.
+fn read_segments(
+    mut file: File,
+    size: u64,
+    max: u64,
+    sep: u8,
+    f: &mut dyn FnMut(&[u8]),
+) -> io::Result<()> {
+    if size > max {
+        return Err(too_large(max));
+    }
     let want = if size > 0 {
         size
     } else {
         max.saturating_add(1)
     };
-    file.take(want).read_to_end(&mut buf)?;
-    if buf.len() as u64 > max {
-        return Err(too_large());
-    }
-    Ok(buf)
+    CHUNK_BUF.with(|cell| {
+        // Busy only if `f` itself reads this way on this thread: use a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf: &mut Vec<u8> = match borrowed.as_deref_mut() {
+            Ok(b) => b,
+            Err(_) => &mut own,
+        };
+        if buf.len() < CHUNK {
+            buf.resize(CHUNK, 0);
+        }
+        let (mut got, mut keep) = (0u64, 0usize);
+        loop {
+            if keep == buf.len() {
+                // One record longer than the buffer (bounded by `max`).
+                let grown = buf.len() * 2;
+                buf.resize(grown, 0);
+            }
+            let room = (buf.len() - keep).min(usize::try_from(want - got).unwrap_or(usize::MAX));
+            let n = if room == 0 {
+                0
+            } else {
+                read_some(&mut file, &mut buf[keep..keep + room])?
+            };
+            got += n as u64;
+            if size == 0 && got > max {
+                return Err(too_large(max));
+            }
+            let end = keep + n;
+            if n == 0 {
+                if end > 0 {
+                    f(&buf[..end]);
+                }
+                return Ok(());
+            }
+            match memchr::memrchr(sep, &buf[keep..end]) {
+                Some(i) => {
+                    let cut = keep + i + 1;
+                    f(&buf[..cut]);
+                    buf.copy_within(cut..end, 0);
+                    keep = end - cut;
+                }
+                None => keep = end,
+            }
+        }
+    })
 }
 
 /// Pushes the components of `path` onto `todo` so that popping yields them in order.
@@ -458,5 +597,48 @@ mod tests {
         let (_d, f) = file_with(b"0123456789");
         let e = read_limited(f, 10, 5).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+    }
+
+    /// The pieces `read_segments` hands over.
+    fn segments(f: File, size: u64, max: u64) -> io::Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        read_segments(f, size, max, b'\n', &mut |d| out.push(d.to_vec()))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn segments_cut_after_separators_and_hold_every_byte() {
+        // Short lines over several buffers, one line longer than a buffer, no final newline.
+        let mut data = Vec::new();
+        for i in 0..40_000 {
+            data.extend_from_slice(format!("/usr/lib/file-{i}\n").as_bytes());
+        }
+        data.extend(std::iter::repeat_n(b'x', CHUNK + CHUNK / 2));
+        data.extend_from_slice(b"\n/last");
+        let (_d, f) = file_with(&data);
+        let pieces = segments(f, data.len() as u64, 1 << 30).unwrap();
+        assert!(pieces.len() > 2, "{} pieces", pieces.len());
+        assert!(
+            pieces[..pieces.len() - 1]
+                .iter()
+                .all(|p| p.ends_with(b"\n"))
+        );
+        assert_eq!(pieces.concat(), data);
+
+        // The same limits as `read_limited`: the size fstat gave, or to the end within `max`.
+        let (_d, f) = file_with(b"a\nb\nc\n");
+        assert_eq!(segments(f, 4, 100).unwrap().concat(), b"a\nb\n");
+        let (_d, f) = file_with(b"a\nb\n");
+        assert_eq!(segments(f, 10, 100).unwrap().concat(), b"a\nb\n");
+        let (_d, f) = file_with(b"a\nb\nc\n");
+        assert_eq!(segments(f, 0, 100).unwrap().concat(), b"a\nb\nc\n");
+        let (_d, f) = file_with(b"a\nb\nc\n");
+        let e = segments(f, 0, 5).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        let (_d, f) = file_with(b"a\nb\nc\n");
+        let e = segments(f, 6, 5).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        let (_d, f) = file_with(b"");
+        assert!(segments(f, 0, 5).unwrap().is_empty());
     }
 }

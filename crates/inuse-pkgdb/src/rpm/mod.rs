@@ -238,7 +238,7 @@ fn package(
         FileList {
             buf,
             sep: 0,
-            entries: None,
+            packed: None,
         }
     } else {
         FileList::default()
