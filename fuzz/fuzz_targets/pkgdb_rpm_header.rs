@@ -6,7 +6,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(h) = Header::parse(data) {
-        for t in [tag::NAME, tag::VERSION, tag::RELEASE, tag::ARCH, tag::SOURCERPM] {
+        for t in [
+            tag::NAME,
+            tag::VERSION,
+            tag::RELEASE,
+            tag::ARCH,
+            tag::SOURCERPM,
+        ] {
             let _ = h.string(t);
         }
         let _ = h.u32(tag::EPOCH);
