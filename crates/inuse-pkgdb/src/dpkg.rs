@@ -450,7 +450,7 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
         Err(e) => sink.problem(&div_path, None, format!("cannot read: {e}")),
     }
     let diverter = crate::owner::Diverter::new(&sink.diversions);
-    let read_list = |p: &Package, same: bool| -> Result<FileList, (PathBuf, std::io::Error)> {
+    let read_list = |p: &Package, same: bool| -> ListRead {
         let with_arch = format!("{}:{}.list", p.name, p.arch);
         let plain = format!("{}.list", p.name);
         let names = if same {

@@ -491,9 +491,8 @@ fn step(root: &Root, parent: &[u8], name: &[u8]) -> Box<[u8]> {
 /// distinct directory is kept once. One per thread ([`with_packer`]): its directory table
 /// keeps its capacity from one list to the next.
 ///
-/// Most lines are a plain name in the previous line's directory: those cost a prefix
-/// comparison and a search for `/` in the name; the others are split, checked or normalised,
-/// and their directory interned.
+/// Lists are grouped by directory: a line's directory is compared with the previous line's
+/// before it is looked up in the list's directory table.
 #[derive(Default)]
 pub(crate) struct Packer {
     names: Vec<u8>,
