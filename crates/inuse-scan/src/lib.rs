@@ -7,7 +7,8 @@
 //! 2. the vulnerability matches of the inventory (`inuse-osv`);
 //! 3. the ELF files of the root's program and library directories: which packages have
 //!    anything a process could map (observable), and, through the loader emulation of every
-//!    executable, which executables link each package (`linked`);
+//!    executable, which executables link each package (`linked`); the packages embedded in
+//!    files no package owns are counted in a note (they are not matched);
 //! 4. a live sweep of the processes whose root is this root (`loaded`, `executed`, stale);
 //! 5. the observation store of `inuse observe` (the window, and evidence seen in it);
 //!
@@ -205,6 +206,11 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     for p in inventory.problems.iter().take(20) {
         notes.push(format!("package database: {p}"));
     }
+    let t = std::time::Instant::now();
+    if let Some(note) = embedded_note(&root, &owners, &files) {
+        notes.push(note);
+    }
+    timing("embedded packages", t);
     Ok(RootScan {
         dir: root.dir().to_path_buf(),
         inventory,
@@ -222,6 +228,31 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
 }
 
 pub use inuse_runtime::timing;
+
+/// Says how many packages the programs no package owns carry inside (Go modules, `cargo
+/// auditable` crates, package notes): `inuse inventory` lists them, but they are not matched
+/// against vulnerability data here, and a summary without them must not read as complete.
+fn embedded_note(root: &Root, owners: &OwnerIndex, files: &[ElfFile]) -> Option<String> {
+    let carried: Vec<(&Path, usize)> = files
+        .par_iter()
+        .filter(|f| owners.owners_of_real(&f.path).is_empty())
+        .filter_map(|f| {
+            let (file, _) = root.open_file(&f.path).ok()?;
+            let found = inuse_pkgdb::embedded::read_file(&file).ok()??;
+            let n = found.packages(&f.path, true).len();
+            (n > 0).then_some((f.path.as_path(), n))
+        })
+        .collect();
+    let (most, _) = carried.iter().max_by_key(|(_, n)| *n)?;
+    let total: usize = carried.iter().map(|(_, n)| n).sum();
+    Some(format!(
+        "{total} package(s) embedded in {} program(s) no package owns (Go modules, Rust crates; \
+         most in {}) are not matched against vulnerability data: `inuse inventory` lists them, \
+         `inuse sbom` exports them",
+        carried.len(),
+        most.display()
+    ))
+}
 
 /// Whether we could read every process if we tried: root with `CAP_SYS_PTRACE`. A process
 /// unreadable even then is refused by something outside the analysed system (a security

@@ -288,3 +288,37 @@ fn package_note_names_the_package() {
         )]
     );
 }
+
+/// `scan` does not match embedded packages against vulnerability data, and says so: its
+/// summary must not read as covering the modules of a Go program no package owns.
+#[test]
+fn scan_says_it_does_not_match_embedded_packages() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let bin = match build_go(work.path()) {
+        Ok(b) => b,
+        Err(skip) => return skip.report(),
+    };
+    let mut root = FakeRoot::new();
+    root.os_release("ID=debian\nVERSION_ID=12\n")
+        .copy(&bin, "/usr/local/bin/hello");
+    let inventory = inuse(&["inventory", "--format", "json"], root.path());
+    let carried = embedded_in(&inventory, "/usr/local/bin/hello").len();
+    assert!(carried >= 3, "{carried} embedded packages");
+    let scan = inuse(
+        &["scan", "--offline", "--no-live", "--format", "json"],
+        root.path(),
+    );
+    let notes: Vec<&str> = scan["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let want = format!("{carried} package(s) embedded in 1 program(s)");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&want) && n.contains("/usr/local/bin/hello")),
+        "{notes:?}"
+    );
+}
