@@ -8,8 +8,9 @@
 //!
 //! Approach: the index is keyed by file *name*. Every listed path is lexically normalised and
 //! packed as it is read ([`Packer`]): per package, each distinct directory once and each name
-//! once, without a per-path allocation; a hash table chains the paths that share a name. A lookup canonicalizes the query's parent directory inside the root, takes the paths
-//! listed under the same name, and keeps those whose own parent directory canonicalizes to the
+//! once, without a per-path allocation; a hash table chains the paths that share a name. A
+//! lookup canonicalizes the query's parent directory inside the root, takes the paths listed
+//! under the same name, and keeps those whose own parent directory canonicalizes to the
 //! same place. Directories are canonicalized lazily, each at most once (memoised, parents
 //! before children, one `lstat` per component, full resolution only for the rare symlinked
 //! one): building the index touches no file but the lists, and a lookup costs a few hash probes
@@ -538,16 +539,16 @@ pub(crate) fn with_packer<T>(f: impl FnOnce(&mut Packer) -> T) -> T {
     })
 }
 
-/// Whether `at`, which starts with `//` or `/.`, starts a component that makes a path
-/// non-normal: an empty one, `.` or `..` (a name such as `.hidden` does not).
+/// Whether `at`, which starts with `/`, starts a component that makes a path non-normal: an
+/// empty one, `.` or `..` (a name such as `.hidden` does not).
 fn is_odd(at: &[u8]) -> bool {
     matches!(
         at,
         [b'/', b'/', ..]
             | [b'/', b'.']
-            | [b'/', b'.', b'/' | b'\r', ..]
+            | [b'/', b'.', b'/', ..]
             | [b'/', b'.', b'.']
-            | [b'/', b'.', b'.', b'/' | b'\r', ..]
+            | [b'/', b'.', b'.', b'/', ..]
     )
 }
 
@@ -557,16 +558,9 @@ fn is_normal(path: &[u8]) -> bool {
     match path {
         [] => false,
         [b'/'] => true,
-        [b'/', .., last] if *last != b'/' => !memchr::memchr_iter(b'/', path).any(|i| {
-            matches!(
-                &path[i..],
-                [b'/', b'/', ..]
-                    | [b'/', b'.']
-                    | [b'/', b'.', b'/', ..]
-                    | [b'/', b'.', b'.']
-                    | [b'/', b'.', b'.', b'/', ..]
-            )
-        }),
+        [b'/', .., last] if *last != b'/' => {
+            !memchr::memchr_iter(b'/', path).any(|i| is_odd(&path[i..]))
+        }
         _ => false,
     }
 }
@@ -666,8 +660,9 @@ impl Packer {
         let mut from = 0usize;
         let ends = memchr::memchr_iter(sep, buf).chain(std::iter::once(buf.len()));
         for end in ends {
-            let raw = &buf[from..end];
+            let start = from;
             from = end + 1;
+            let raw = &buf[start..end];
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             if raw.is_empty() {
                 continue;
@@ -679,7 +674,7 @@ impl Packer {
                     break;
                 }
                 // A `/.` that starts a longer name (`/.hidden`) is harmless.
-                clean &= !is_odd(&buf[i..end]);
+                clean &= !is_odd(&buf[i..start + raw.len()]);
                 odd.next();
             }
             let normal = if clean {
@@ -1070,7 +1065,7 @@ mod tests {
         ] {
             assert!(!is_normal(odd), "{}", String::from_utf8_lossy(odd));
         }
-        assert!(is_odd(b"/./x") && is_odd(b"/..\r") && is_odd(b"//") && !is_odd(b"/.x"));
+        assert!(is_odd(b"/./x") && is_odd(b"/..") && is_odd(b"//") && !is_odd(b"/.x"));
     }
 
     fn packed(pieces: &[&[u8]]) -> PackedList {
@@ -1085,7 +1080,7 @@ mod tests {
     #[test]
     fn packing_keeps_every_path_and_each_directory_once() {
         let list: &[u8] = b"/.\n/usr\n/usr/lib\n/usr/lib/a\r\n/usr/lib/b\n\n/usr/share/doc/x\n\
-            /usr/lib/c\n//usr/./lib/../bin/d/\n/usr/lib/.hidden\nrelative/e\n/usr/lib/b";
+            /usr/lib/c\n//usr/./lib/../bin/d/\n/usr/lib/.hidden\nrelative/e\n/usr/share/..\r\n/usr/lib/b";
         let want: Vec<&[u8]> = vec![
             b"/usr",
             b"/usr/lib",
@@ -1096,6 +1091,7 @@ mod tests {
             b"/usr/bin/d",
             b"/usr/lib/.hidden",
             b"/relative/e",
+            b"/usr",
             b"/usr/lib/b",
         ];
         let whole = packed(&[list]);
