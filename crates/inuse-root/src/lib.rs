@@ -218,9 +218,7 @@ impl Root {
         sep: u8,
         f: &mut dyn FnMut(Records<'_>),
     ) -> io::Result<()> {
-        let (file, st) = self.open_file(path)?;
-        f(Records::Size(st.size));
-        read_segments(file, st.size, max, sep, &mut |d| f(Records::Data(d)))
+        records(self.open_file(path)?, max, sep, f)
     }
 
     /// `stat(2)` inside the root, following symlinks.
@@ -356,9 +354,7 @@ impl RootDir {
         sep: u8,
         f: &mut dyn FnMut(Records<'_>),
     ) -> io::Result<()> {
-        let (file, st) = self.open(name)?;
-        f(Records::Size(st.size));
-        read_segments(file, st.size, max, sep, &mut |d| f(Records::Data(d)))
+        records(self.open(name)?, max, sep, f)
     }
 
     fn open(&self, name: &OsStr) -> io::Result<(File, Stat)> {
@@ -450,6 +446,17 @@ fn read_limited(mut file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The size, then the pieces of an opened file, to `f` ([`Root::read_records`]).
+fn records(
+    (file, st): (File, Stat),
+    max: u64,
+    sep: u8,
+    f: &mut dyn FnMut(Records<'_>),
+) -> io::Result<()> {
+    f(Records::Size(st.size));
+    read_segments(file, st.size, max, sep, &mut |d| f(Records::Data(d)))
+}
+
 /// Bytes [`read_segments`] reads at once.
 const CHUNK: usize = 256 << 10;
 
@@ -472,11 +479,6 @@ fn read_segments(
     if size > max {
         return Err(too_large(max));
     }
-    let want = if size > 0 {
-        size
-    } else {
-        max.saturating_add(1)
-    };
     CHUNK_BUF.with(|cell| {
         // Busy only if `f` itself reads this way on this thread: use a buffer of its own.
         let mut own = Vec::new();
@@ -488,41 +490,64 @@ fn read_segments(
         if buf.len() < CHUNK {
             buf.resize(CHUNK, 0);
         }
-        let (mut got, mut keep) = (0u64, 0usize);
-        loop {
-            if keep == buf.len() {
-                // One record longer than the buffer (bounded by `max`).
-                let grown = buf.len() * 2;
-                buf.resize(grown, 0);
-            }
-            let room = (buf.len() - keep).min(usize::try_from(want - got).unwrap_or(usize::MAX));
-            let n = if room == 0 {
-                0
-            } else {
-                read_some(&mut file, &mut buf[keep..keep + room])?
-            };
-            got += n as u64;
-            if size == 0 && got > max {
-                return Err(too_large(max));
-            }
-            let end = keep + n;
-            if n == 0 {
-                if end > 0 {
-                    f(&buf[..end]);
-                }
-                return Ok(());
-            }
-            match memchr::memrchr(sep, &buf[keep..end]) {
-                Some(i) => {
-                    let cut = keep + i + 1;
-                    f(&buf[..cut]);
-                    buf.copy_within(cut..end, 0);
-                    keep = end - cut;
-                }
-                None => keep = end,
-            }
+        let read = pieces(&mut file, buf, size, max, sep, f);
+        // A record longer than a piece grew the buffer (up to `max`): give that back.
+        if buf.len() > CHUNK {
+            buf.truncate(CHUNK);
+            buf.shrink_to_fit();
         }
+        read
     })
+}
+
+/// [`read_segments`]' loop over `buf`.
+fn pieces(
+    file: &mut File,
+    buf: &mut Vec<u8>,
+    size: u64,
+    max: u64,
+    sep: u8,
+    f: &mut dyn FnMut(&[u8]),
+) -> io::Result<()> {
+    let want = if size > 0 {
+        size
+    } else {
+        max.saturating_add(1)
+    };
+    let (mut got, mut keep) = (0u64, 0usize);
+    loop {
+        if keep == buf.len() {
+            // One record longer than the buffer (bounded by `max`).
+            let grown = buf.len() * 2;
+            buf.resize(grown, 0);
+        }
+        let room = (buf.len() - keep).min(usize::try_from(want - got).unwrap_or(usize::MAX));
+        let n = if room == 0 {
+            0
+        } else {
+            read_some(file, &mut buf[keep..keep + room])?
+        };
+        got += n as u64;
+        if size == 0 && got > max {
+            return Err(too_large(max));
+        }
+        let end = keep + n;
+        if n == 0 {
+            if end > 0 {
+                f(&buf[..end]);
+            }
+            return Ok(());
+        }
+        match memchr::memrchr(sep, &buf[keep..end]) {
+            Some(i) => {
+                let cut = keep + i + 1;
+                f(&buf[..cut]);
+                buf.copy_within(cut..end, 0);
+                keep = end - cut;
+            }
+            None => keep = end,
+        }
+    }
 }
 
 /// Pushes the components of `path` onto `todo` so that popping yields them in order.
@@ -624,6 +649,8 @@ mod tests {
                 .all(|p| p.ends_with(b"\n"))
         );
         assert_eq!(pieces.concat(), data);
+        // The buffer the long record grew is given back.
+        assert_eq!(CHUNK_BUF.with(|b| b.borrow().capacity()), CHUNK);
 
         // The same limits as `read_limited`: the size fstat gave, or to the end within `max`.
         let (_d, f) = file_with(b"a\nb\nc\n");
