@@ -118,11 +118,15 @@ fn never_elf(name: &std::ffi::OsStr) -> bool {
 struct ElfFile {
     path: PathBuf,
     executable: bool,
+    /// Packages it carries inside (Go modules, crates, a package note), counted only in files
+    /// no package owns: `scan` does not match them, it says how many there are.
+    embedded: usize,
 }
 
 /// Every ELF file below the walked directories, each directory read once (symlinks to
-/// directories are not followed; the real directory is walked under its own name).
-fn elf_files(root: &Root) -> Vec<ElfFile> {
+/// directories are not followed; the real directory is walked under its own name); files no
+/// package owns are also read for embedded packages while open.
+fn elf_files(root: &Root, owners: &OwnerIndex) -> Vec<ElfFile> {
     let mut candidates = Vec::new();
     let mut seen_dirs = BTreeSet::new();
     for start in WALK {
@@ -152,9 +156,18 @@ fn elf_files(root: &Root) -> Vec<ElfFile> {
         .filter_map(|path| {
             let (file, _) = root.open_file(&path).ok()?;
             let info = ElfInfo::read_file(&file, &limits).ok()?;
+            let embedded = if owners.owners_of_real(&path).is_empty() {
+                inuse_pkgdb::embedded::read_file(&file)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |e| e.packages(&path, true).len())
+            } else {
+                0
+            };
             Some(ElfFile {
                 executable: info.is_executable(),
                 path,
+                embedded,
             })
         })
         .collect()
@@ -167,7 +180,7 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     let (inventory, owners) = Inventory::load_with_owners(&root);
     timing("inventory and owners", t);
     let t = std::time::Instant::now();
-    let files = elf_files(&root);
+    let files = elf_files(&root, &owners);
     timing("ELF walk", t);
     let t = std::time::Instant::now();
     let mut observable = BTreeSet::new();
@@ -206,11 +219,9 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     for p in inventory.problems.iter().take(20) {
         notes.push(format!("package database: {p}"));
     }
-    let t = std::time::Instant::now();
-    if let Some(note) = embedded_note(&root, &owners, &files) {
+    if let Some(note) = embedded_note(&files) {
         notes.push(note);
     }
-    timing("embedded packages", t);
     Ok(RootScan {
         dir: root.dir().to_path_buf(),
         inventory,
@@ -232,25 +243,16 @@ pub use inuse_runtime::timing;
 /// Says how many packages the programs no package owns carry inside (Go modules, `cargo
 /// auditable` crates, package notes): `inuse inventory` lists them, but they are not matched
 /// against vulnerability data here, and a summary without them must not read as complete.
-fn embedded_note(root: &Root, owners: &OwnerIndex, files: &[ElfFile]) -> Option<String> {
-    let carried: Vec<(&Path, usize)> = files
-        .par_iter()
-        .filter(|f| owners.owners_of_real(&f.path).is_empty())
-        .filter_map(|f| {
-            let (file, _) = root.open_file(&f.path).ok()?;
-            let found = inuse_pkgdb::embedded::read_file(&file).ok()??;
-            let n = found.packages(&f.path, true).len();
-            (n > 0).then_some((f.path.as_path(), n))
-        })
-        .collect();
-    let (most, _) = carried.iter().max_by_key(|(_, n)| *n)?;
-    let total: usize = carried.iter().map(|(_, n)| n).sum();
+fn embedded_note(files: &[ElfFile]) -> Option<String> {
+    let carried: Vec<&ElfFile> = files.iter().filter(|f| f.embedded > 0).collect();
+    let most = carried.iter().max_by_key(|f| f.embedded)?;
+    let total: usize = carried.iter().map(|f| f.embedded).sum();
     Some(format!(
         "{total} package(s) embedded in {} program(s) no package owns (Go modules, Rust crates; \
          most in {}) are not matched against vulnerability data: `inuse inventory` lists them, \
          `inuse sbom` exports them",
         carried.len(),
-        most.display()
+        most.path.display()
     ))
 }
 
