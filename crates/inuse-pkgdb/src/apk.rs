@@ -18,7 +18,7 @@ use inuse_root::Root;
 
 use crate::{Distro, Error, FileList, Manager, Package, Sink};
 
-const INSTALLED: &str = "/lib/apk/db/installed";
+pub(crate) const INSTALLED: &str = "/lib/apk/db/installed";
 const MAX_INSTALLED: u64 = 512 << 20;
 
 /// One package record of `installed`, borrowing from the input.

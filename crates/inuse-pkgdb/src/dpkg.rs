@@ -38,7 +38,7 @@ const MAX_STATUS: u64 = 512 << 20;
 /// Upper bound for one `.list`, `.md5sums` or `status.d` file.
 const MAX_LIST: u64 = 128 << 20;
 
-const DPKG: &str = "/var/lib/dpkg";
+pub(crate) const DPKG: &str = "/var/lib/dpkg";
 
 /// One field of a stanza: its name and raw value (continuation lines included).
 #[derive(Debug, Clone, Copy)]

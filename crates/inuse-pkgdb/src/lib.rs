@@ -216,6 +216,31 @@ impl Inventory {
     }
 }
 
+/// Where [`Inventory::load`] looks for a package database inside a root: dpkg's `status` and
+/// distroless `status.d`, rpm's three backends in both of its directories, apk's `installed`.
+/// Named in the warning a root without any of them gets.
+pub const DATABASE_PATHS: [&str; 9] = [
+    "/var/lib/dpkg/status",
+    "/var/lib/dpkg/status.d",
+    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+    "/usr/lib/sysimage/rpm/Packages.db",
+    "/usr/lib/sysimage/rpm/Packages",
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/var/lib/rpm/Packages.db",
+    "/var/lib/rpm/Packages",
+    "/lib/apk/db/installed",
+];
+
+/// Whether `root` has anything at one of the [`DATABASE_PATHS`]. When it has not, an empty
+/// inventory is the truth about the root, not a failure: a scratch or distroless image with
+/// one Go program has no database, and the packages embedded in its programs are its
+/// inventory. Callers say so rather than print an empty list without a word.
+pub fn has_database(root: &Root) -> bool {
+    DATABASE_PATHS
+        .iter()
+        .any(|p| root.stat(Path::new(p)).is_ok())
+}
+
 /// A package's file list as stored by its database: paths separated by `sep`, copied once out
 /// of the database; or already packed by the loader that read it ([`owner::Packer`]).
 #[derive(Debug, Default)]
@@ -311,4 +336,25 @@ pub(crate) fn dedup_names(names: impl IntoIterator<Item = String>) -> Vec<String
         .into_iter()
         .filter(|n| !n.is_empty() && seen.insert(n.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DATABASE_PATHS;
+
+    /// The list the warning names is the list the loaders read.
+    #[test]
+    fn database_paths_are_where_the_loaders_look() {
+        let mut want = vec![
+            format!("{}/status", crate::dpkg::DPKG),
+            format!("{}/status.d", crate::dpkg::DPKG),
+        ];
+        for dir in crate::rpm::DIRS {
+            for (file, _) in crate::rpm::FILES {
+                want.push(format!("{dir}/{file}"));
+            }
+        }
+        want.push(crate::apk::INSTALLED.to_owned());
+        assert_eq!(DATABASE_PATHS.to_vec(), want);
+    }
 }

@@ -132,3 +132,127 @@ fn host_owner_agrees_with_dpkg_s_in_both_spellings() {
     let (_, stdout, _) = inuse(&["owner", "/usr/bin/ls", "/bin/ls"]);
     assert_eq!(stdout, format!("{want}: /usr/bin/ls\n{want}: /bin/ls\n"));
 }
+
+/// A scratch or distroless root (issue 14): no package database, one program. The empty
+/// package list is the truth, so the exit code stays 0, but stderr and the JSON notes say no
+/// database was found and where inuse looked, so a wrong directory does not pass unnoticed.
+#[test]
+fn a_root_without_package_database_says_so_and_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "usr/local/bin/app",
+        b"\x7fELF a static Go program",
+    );
+    let root = dir.path().to_str().expect("utf-8");
+    let (code, stdout, stderr) = inuse(&["inventory", "--root", root, "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("no dpkg, rpm or apk database found under"))
+        .unwrap_or_else(|| panic!("no warning on stderr:\n{stderr}"));
+    assert!(warning.contains(root), "{warning}");
+    for looked in [
+        "/var/lib/dpkg/status",
+        "/var/lib/dpkg/status.d",
+        "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+        "/var/lib/rpm/Packages",
+        "/lib/apk/db/installed",
+    ] {
+        assert!(warning.contains(looked), "{looked} not named: {warning}");
+    }
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["packages"], serde_json::json!([]));
+    assert_eq!(
+        doc["unowned_elf"],
+        serde_json::json!(["/usr/local/bin/app"])
+    );
+    let notes = doc["notes"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["code"], "no-package-database");
+    assert!(
+        notes[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(root)),
+        "{notes:?}"
+    );
+
+    // The table says it on stderr too; stdout keeps only data.
+    let (code, stdout, stderr) = inuse(&["inventory", "--root", root]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("no dpkg, rpm or apk database found"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("database"), "{stdout}");
+}
+
+/// The warning is about a missing database, not an empty one: an apk root and a dpkg root
+/// whose `status` lists nothing get no such warning and an empty `notes`.
+#[test]
+fn a_root_with_a_package_database_gets_no_missing_database_warning() {
+    let alpine = alpine_root();
+    let empty_dpkg = tempfile::tempdir().expect("tempdir");
+    write(empty_dpkg.path(), "var/lib/dpkg/status", b"");
+    for dir in [alpine.path(), empty_dpkg.path()] {
+        let root = dir.to_str().expect("utf-8");
+        let (code, stdout, stderr) = inuse(&["inventory", "--root", root, "--format", "json"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("no dpkg, rpm or apk database"), "{stderr}");
+        let doc: Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(doc["notes"], serde_json::json!([]), "{root}");
+    }
+}
+
+/// `inuse owner` on a path that is not there (issue 14): not `-` as for an unowned file but
+/// an error naming the path, on stderr and in JSON; the other paths are still answered and
+/// the run ends with 3 (some inputs could not be analysed), as `inuse deps` does.
+#[test]
+fn owner_says_a_missing_path_does_not_exist() {
+    let dir = alpine_root();
+    let root = dir.path().to_str().expect("utf-8");
+    let (code, stdout, stderr) = inuse(&[
+        "owner",
+        "--root",
+        root,
+        "/usr/lib/libc.so",
+        "/usr/lib/no-such-lib.so",
+        "/usr/local/lib/liblzma.so.5",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        stdout, "musl: /usr/lib/libc.so\n-: /usr/local/lib/liblzma.so.5\n",
+        "a missing path is not printed as unowned"
+    );
+    assert!(
+        stderr.contains("/usr/lib/no-such-lib.so: No such file or directory"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = inuse(&[
+        "owner",
+        "--root",
+        root,
+        "--format",
+        "json",
+        "/usr/lib/libc.so",
+        "/usr/lib/no-such-lib.so",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    let owners = doc["owners"].as_array().expect("owners");
+    assert_eq!(owners.len(), 2);
+    assert!(owners[0]["error"].is_null(), "{owners:?}");
+    assert_eq!(owners[1]["path"], "/usr/lib/no-such-lib.so");
+    assert!(owners[1]["package"].is_null());
+    assert_eq!(owners[1]["error"], "No such file or directory");
+
+    // A file a package lists but that is gone from disk is still answered, as `dpkg -S` does.
+    fs::remove_file(dir.path().join("usr/lib/libc.so")).expect("rm");
+    let (code, stdout, stderr) = inuse(&["owner", "--root", root, "/usr/lib/libc.so"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "musl: /usr/lib/libc.so\n"),
+        "{stderr}"
+    );
+}

@@ -37,16 +37,16 @@ pub use header::{Header, HeaderError};
 /// Upper bound for a BDB or NDB file read into memory, and for copying an SQLite database.
 const MAX_DB: u64 = 2 << 30;
 
-const DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
+pub(crate) const DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Ndb,
     Bdb,
 }
 
-const FILES: [(&str, Backend); 3] = [
+pub(crate) const FILES: [(&str, Backend); 3] = [
     ("rpmdb.sqlite", Backend::Sqlite),
     ("Packages.db", Backend::Ndb),
     ("Packages", Backend::Bdb),

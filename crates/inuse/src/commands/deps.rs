@@ -264,7 +264,7 @@ fn walk(root: &Root, start: &Path, out: &mut Vec<(PathBuf, bool)>) -> io::Result
 }
 
 /// An I/O error without Rust's "(os error N)" suffix.
-fn describe(e: &io::Error) -> String {
+pub(crate) fn describe(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_owned(),

@@ -52,6 +52,20 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");
     }
+    // Not an error (exit 0): a scratch or distroless image legitimately has no database, and
+    // the packages embedded in its programs are its inventory. But an empty table without a
+    // word reads as "nothing installed" when the root may simply be the wrong directory.
+    let mut notes = Vec::new();
+    if !inuse_pkgdb::has_database(&root) {
+        let message = format!(
+            "no dpkg, rpm or apk database found under {} (looked for {}): only packages \
+             embedded in ELF files are listed",
+            args.root.display(),
+            inuse_pkgdb::DATABASE_PATHS.join(", ")
+        );
+        eprintln!("inuse: warning: {message}");
+        notes.push(json!({ "code": "no-package-database", "message": message }));
+    }
     let scan = elfscan::scan_root(
         &root,
         &index,
@@ -76,6 +90,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
                 "not_installed": inv.not_installed,
                 "unowned_elf": unowned,
                 "problems": inv.problems,
+                "notes": notes,
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;

@@ -41,7 +41,8 @@ enum Format {
 }
 
 /// Runs `inuse owner`. Exit code: [`Code::Ok`] when every path has an owner,
-/// [`Code::Findings`] when some have none.
+/// [`Code::Findings`] when some have none, [`Code::Partial`] when some path does not exist
+/// (or cannot be looked at) or a database could not be read.
 pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
     let root = Root::open(&args.root)
         .with_context(|| format!("cannot open root {}", args.root.display()))?;
@@ -51,6 +52,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut unowned = 0usize;
+    let mut failed = 0usize;
     let mut rows: Vec<Value> = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let inner = if path.is_absolute() {
@@ -63,12 +65,23 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
             PathBuf::from("/").join(path)
         };
         let owners = index.owners(&inner);
-        if owners.is_empty() {
+        // A path nobody owns is only "unowned" if it is there: as `dpkg -S` does, a missing
+        // path is an error for that input (a listed file deleted from disk is still answered).
+        let error = if owners.is_empty() {
+            root.lstat(&inner).err().map(|e| super::deps::describe(&e))
+        } else {
+            None
+        };
+        if let Some(e) = &error {
+            eprintln!("inuse: {}: {e}", path.display());
+            failed += 1;
+        } else if owners.is_empty() {
             unowned += 1;
         }
         let packages: Vec<&inuse_pkgdb::Package> =
             owners.iter().filter_map(|&id| inv.get(id)).collect();
         match args.format {
+            Format::Text if error.is_some() => {}
             Format::Text => {
                 let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
                 let names = if names.is_empty() {
@@ -84,7 +97,8 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
                             "manager": p.manager, "purl": p.purl })
                 });
                 let all: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
-                rows.push(json!({ "path": path, "package": package, "all_owners": all }));
+                rows.push(json!({ "path": path, "package": package, "all_owners": all,
+                                 "error": error }));
             }
         }
     }
@@ -93,7 +107,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
         writeln!(out)?;
     }
     out.flush()?;
-    let code = if !inv.problems.is_empty() {
+    let code = if !inv.problems.is_empty() || failed > 0 {
         Code::Partial
     } else if unowned > 0 {
         Code::Findings
