@@ -136,6 +136,10 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
         live: !args.no_live,
     };
     let now = inuse_scan::now();
+    // A mistyped --root must fail at once, not after a sweep of every live process.
+    if let Some(d) = &args.root {
+        inuse_root::Root::open(d).with_context(|| format!("cannot open root {}", d.display()))?;
+    }
 
     let sweep = if settings.live {
         eprintln!("inuse: sweeping live processes");

@@ -52,7 +52,9 @@ enum UnusedFormat {
 
 /// Runs `inuse unused`.
 pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
-    let dir = std::fs::canonicalize(&args.root)
+    // A mistyped --root must fail at once, not after a sweep of every live process.
+    let dir = inuse_root::Root::open(&args.root)
+        .map(|r| r.dir().to_owned())
         .with_context(|| format!("cannot open root {}", args.root.display()))?;
     let sweep = if args.no_live {
         None

@@ -45,10 +45,10 @@ enum Format {
 
 /// Runs `inuse vulns`.
 pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
-    let path = super::db::store_path(args.db.as_deref())?;
-    let store = Store::open_read_only(&path)?;
     let root = Root::open(&args.root)
         .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let path = super::db::store_path(args.db.as_deref())?;
+    let store = Store::open_read_only(&path)?;
     let inv = Inventory::load(&root);
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");
