@@ -112,10 +112,13 @@ pub(crate) fn libc_for_library(root: &Root, t: Target) -> Libc {
     }
 }
 
-/// The `$PLATFORM` value (`AT_PLATFORM`) the kernel gives a process of this target.
+/// The `$PLATFORM` value a glibc loader of this target has on this CPU: the kernel's
+/// `AT_PLATFORM`, which glibc's x86-64 start-up (`sysdeps/x86/cpu-features.c`,
+/// `init_cpu_features`) replaces on Intel CPUs by `xeon_phi` (AVX512ER and AVX512PF) or
+/// `haswell` (AVX2, FMA, BMI1, BMI2, LZCNT, MOVBE, POPCNT).
 pub(crate) fn default_platform(t: Target) -> &'static str {
     match (t.class, t.machine) {
-        (Class::Elf64, elf::EM_X86_64) => "x86_64",
+        (Class::Elf64, elf::EM_X86_64) => host_cpu().platform,
         (Class::Elf32, elf::EM_386) => "i686",
         (Class::Elf64, elf::EM_AARCH64) => "aarch64",
         (Class::Elf32, elf::EM_ARM) => "v7l",
@@ -123,6 +126,55 @@ pub(crate) fn default_platform(t: Target) -> &'static str {
         (Class::Elf64, elf::EM_S390) => "z13",
         _ => "",
     }
+}
+
+/// What the loader learns from this CPU, read once per process from `/proc/cpuinfo`.
+struct HostCpu {
+    x86_64_level: u8,
+    platform: &'static str,
+}
+
+fn host_cpu() -> &'static HostCpu {
+    static CPU: std::sync::OnceLock<HostCpu> = std::sync::OnceLock::new();
+    CPU.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |name: &str| {
+            text.lines()
+                .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+                .and_then(|l| l.split_once(':'))
+                .map_or("", |(_, v)| v.trim())
+        };
+        let have: std::collections::HashSet<&str> = field("flags").split_whitespace().collect();
+        let all = |fs: &[&str]| fs.iter().all(|f| have.contains(f));
+        let v2 = [
+            "cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3",
+        ];
+        let v3 = [
+            "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
+        ];
+        let v4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"];
+        let x86_64_level = match (all(&v2), all(&v3), all(&v4)) {
+            (true, true, true) => 4,
+            (true, true, false) => 3,
+            (true, false, _) => 2,
+            _ => 1,
+        };
+        // LZCNT is listed as `abm` on Intel CPUs.
+        let intel = field("vendor_id") == "GenuineIntel";
+        let platform = if !intel {
+            "x86_64"
+        } else if all(&["avx512cd", "avx512er", "avx512pf"]) {
+            "xeon_phi"
+        } else if all(&["avx2", "fma", "bmi1", "bmi2", "abm", "movbe", "popcnt"]) {
+            "haswell"
+        } else {
+            "x86_64"
+        };
+        HostCpu {
+            x86_64_level,
+            platform,
+        }
+    })
 }
 
 /// A glibc loader's built-in search facts.
@@ -224,27 +276,7 @@ pub(crate) fn hwcaps_subdirs(t: Target, level: u8) -> Vec<String> {
 /// This CPU's x86-64 micro-architecture level (1 to 4), from `/proc/cpuinfo` of the host.
 /// The levels are defined by the x86-64 psABI; glibc's `glibc-hwcaps` use the same names.
 pub fn host_x86_64_level() -> u8 {
-    let Ok(text) = std::fs::read_to_string("/proc/cpuinfo") else {
-        return 1;
-    };
-    let Some(flags) = text.lines().find(|l| l.starts_with("flags")) else {
-        return 1;
-    };
-    let have: std::collections::HashSet<&str> = flags.split_whitespace().collect();
-    let all = |fs: &[&str]| fs.iter().all(|f| have.contains(f));
-    let v2 = [
-        "cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3",
-    ];
-    let v3 = [
-        "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
-    ];
-    let v4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"];
-    match (all(&v2), all(&v3), all(&v4)) {
-        (true, true, true) => 4,
-        (true, true, false) => 3,
-        (true, false, _) => 2,
-        _ => 1,
-    }
+    host_cpu().x86_64_level
 }
 
 /// The in-root path of a host path's parent, for `$ORIGIN`.
