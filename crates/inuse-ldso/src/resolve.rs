@@ -701,13 +701,20 @@ impl Load<'_, '_> {
         self.nodes[node].origin.clone()
     }
 
-    /// musl expands only `$ORIGIN`/`${ORIGIN}`, and not for a secure main program.
+    /// musl's `fixup_rpath`: it expands only `$ORIGIN`/`${ORIGIN}`; a path holding any other
+    /// `$` is not used at all, nor one with `$ORIGIN` for a secure main program.
     fn musl_rpath(&self, rp: &[u8], node: usize) -> Vec<Vec<u8>> {
-        let origin = self.origin(node).unwrap_or_default();
-        let has_origin = contains(rp, b"$ORIGIN") || contains(rp, b"${ORIGIN}");
+        let mut dollars = rp.iter().enumerate().filter(|(_, b)| **b == b'$');
+        if !dollars
+            .all(|(i, _)| rp[i..].starts_with(b"$ORIGIN") || rp[i..].starts_with(b"${ORIGIN}"))
+        {
+            return Vec::new();
+        }
+        let has_origin = rp.contains(&b'$');
         if has_origin && self.secure && node == 0 {
             return Vec::new();
         }
+        let origin = self.origin(node).unwrap_or_default();
         let expanded = replace(&replace(rp, b"${ORIGIN}", &origin), b"$ORIGIN", &origin);
         split_musl(&expanded)
     }
@@ -742,9 +749,11 @@ impl Load<'_, '_> {
         out
     }
 
-    /// glibc's dynamic string tokens: `$ORIGIN`, `$LIB`, `$PLATFORM`, bare or in braces.
-    /// In secure mode an element using them is kept only if it expands into a system
-    /// directory, as glibc's `is_trusted_path_normalize` requires.
+    /// glibc's dynamic string tokens (`_dl_dst_substitute`): `$ORIGIN`, `$LIB`, `$PLATFORM`,
+    /// bare or in braces; any other `$` stays as it is. In secure mode `$ORIGIN` is expanded
+    /// only at the start of an element, followed by `/` or nothing, and in the executable's
+    /// own paths the result must lie in a system directory (`is_trusted_path_normalize`): the
+    /// executable's location is chosen by whoever calls `execve`, a library's is not.
     fn expand(&self, s: &[u8], node: usize) -> Option<Vec<u8>> {
         let origin = if contains(s, b"ORIGIN") {
             self.origin(node)
@@ -782,6 +791,11 @@ impl Load<'_, '_> {
                 .unwrap_or((&b""[..], 0));
             match token {
                 b"ORIGIN" => {
+                    // In secure mode `$ORIGIN` counts only as the whole first component of
+                    // the element; anywhere else the element is dropped.
+                    if self.secure && (i != 0 || !matches!(s.get(i + len), None | Some(b'/'))) {
+                        return None;
+                    }
                     out.extend_from_slice(origin.as_deref()?);
                     used_origin = true;
                 }
@@ -801,7 +815,7 @@ impl Load<'_, '_> {
             }
             i += len;
         }
-        if self.secure && used_origin {
+        if self.secure && used_origin && node == 0 {
             let norm = inuse_root::normalize(&bytes_path(&out));
             let norm = norm.as_os_str().as_bytes();
             let trusted = self
