@@ -298,7 +298,8 @@ pub fn abi_flags(class: Class, machine: u16, e_flags: u32) -> Vec<u32> {
 }
 
 /// Directories listed by an `ld.so.conf`, following `include` lines (with globs) inside the
-/// root. Used only when a root has no `ld.so.cache`: it is where `ldconfig` would look.
+/// root, in the order `ldconfig` indexes them (glibc `elf/ldconfig.c`, `parse_conf`). Used
+/// only when a root has no `ld.so.cache`: it is where `ldconfig` would look.
 pub fn conf_dirs(root: &inuse_root::Root) -> Vec<Vec<u8>> {
     let mut dirs = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -348,17 +349,21 @@ fn read_conf(
                     read_conf(root, &file, dirs, seen, depth + 1);
                 }
             }
-        } else if line.starts_with(b"hwcap") {
+        } else if line.len() > 5
+            && line[..5].eq_ignore_ascii_case(b"hwcap")
+            && matches!(line[5], b' ' | b'\t')
+        {
             // Legacy directive, ignored by modern ldconfig.
         } else {
-            // A line may list several directories separated by whitespace, commas or colons;
-            // `dir=TYPE` suffixes are historical.
-            for d in line.split(|&b| b.is_ascii_whitespace() || b == b',' || b == b':') {
-                let d = d.split(|&b| b == b'=').next().unwrap_or_default();
-                let d = d.strip_suffix(b"/").unwrap_or(d);
-                if !d.is_empty() && !dirs.iter().any(|x| x == d) {
-                    dirs.push(d.to_vec());
-                }
+            // The whole line is one directory (ldconfig's `add_dir_1`): a `=TYPE` suffix is
+            // historical, trailing slashes go. "/a /b" names a directory with a space in it.
+            let d = line.split(|&b| b == b'=').next().unwrap_or_default();
+            let mut d = d.trim_ascii_end();
+            while let Some(rest) = d.strip_suffix(b"/") {
+                d = rest;
+            }
+            if !d.is_empty() && !dirs.iter().any(|x| x == d) {
+                dirs.push(d.to_vec());
             }
         }
     }
