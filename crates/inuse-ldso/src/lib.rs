@@ -26,7 +26,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-pub use cache::{CacheError, LdCache, abi_flags};
+pub use cache::{CacheError, LdCache, abi_flags, conf_dirs};
 pub use inuse_elf::Linkage;
 pub use loader::{Libc, Target, host_x86_64_level};
 
@@ -39,7 +39,8 @@ pub struct Options {
     pub ld_library_path: Option<Vec<u8>>,
     /// Emulated `LD_PRELOAD` objects, before the root's `/etc/ld.so.preload`.
     pub preload: Vec<OsString>,
-    /// `$PLATFORM` value; default from the target's architecture.
+    /// `$PLATFORM` value; default the one the target's loader has on this CPU (on Intel
+    /// x86-64, glibc's `haswell` or `xeon_phi` where the CPU qualifies).
     pub platform: Option<String>,
     /// x86-64 micro-architecture level (1-4) for `glibc-hwcaps`; default this CPU's.
     pub hwcaps_level: Option<u8>,
