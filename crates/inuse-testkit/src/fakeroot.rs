@@ -40,6 +40,23 @@ impl FakeRoot {
         }
     }
 
+    /// An empty root in a new directory inside `parent` (removed on drop, like [`FakeRoot::new`]).
+    /// For a fixture whose paths must have a known shape, e.g. to redact them in snapshots.
+    ///
+    /// # Panics
+    ///
+    /// When no directory can be created there.
+    pub fn new_in(parent: impl AsRef<Path>) -> FakeRoot {
+        let parent = parent.as_ref();
+        match tempfile::Builder::new()
+            .prefix("inuse-fakeroot-")
+            .tempdir_in(parent)
+        {
+            Ok(dir) => FakeRoot { dir },
+            Err(e) => panic!("cannot create a fake root inside {}: {e}", parent.display()),
+        }
+    }
+
     /// The root directory on the host.
     pub fn path(&self) -> &Path {
         self.dir.path()

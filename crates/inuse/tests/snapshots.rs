@@ -1,0 +1,1071 @@
+//! Golden snapshots of every command's output over one deterministic fixture.
+//!
+//! These pin what a user sees, byte for byte: the JSON contracts, the tables, the documents
+//! in the standard formats (OpenVEX, CycloneDX, SARIF, SPDX) and the messages on stderr, with
+//! the exit code. A refactor that moves code around must leave every snapshot unchanged; a
+//! change that means to change the output shows up here as a diff to review.
+//!
+//! # The fixture
+//!
+//! Built once per test binary ([`fixture`]) in a directory of its own: a Debian 12 root
+//! ([`FakeRoot`]) whose programs and libraries are compiled here with gcc ([`CBuild`]) next to
+//! the host's glibc, a dpkg database written here, and an OSV store filled by
+//! `inuse db import` of records written here. Commands that could see the host run with
+//! `--no-live` or select the test's own process; every run gets a cleared environment with
+//! `NO_COLOR`, `SOURCE_DATE_EPOCH` and a `HOME` inside the fixture, so no default store leaks
+//! in.
+//!
+//! # Redaction
+//!
+//! Only what truly varies between runs is replaced ([`redact`]): the fixture's temporary
+//! directory (`[ROOT]`, `[FIXTURE]`), pids, addresses, the host name, wall-clock times of
+//! `observe` and `db status`, and what depends on the host's compiler and glibc build (build
+//! ids, file sizes and digests of the compiled files). Everything else is exact.
+//!
+//! # Reviewing and updating
+//!
+//! A mismatch fails the test and prints a diff. After a deliberate change of the output:
+//!
+//! ```text
+//! cargo insta test -p inuse --test snapshots --review    # with cargo-insta installed
+//! INSTA_UPDATE=always cargo test -p inuse --test snapshots  # without it: rewrites the files
+//! git diff crates/inuse/tests/snapshots/                     # then review what changed
+//! ```
+//!
+//! Without `INSTA_UPDATE`, a mismatch writes `*.snap.new` next to the snapshot (for
+//! `cargo insta review`) and fails. Under `CI=true` nothing is written, and a missing snapshot
+//! fails like a wrong one.
+
+#![allow(clippy::unwrap_used)]
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use inuse_testkit::{
+    CBuild, FakeRoot, LiveProcess, Skip, clean_command, or_skip, require_root, require_tool,
+    run_bounded,
+};
+
+/// Where Debian puts x86-64 libraries.
+const MULTIARCH: &str = "/usr/lib/x86_64-linux-gnu";
+
+/// The fixed time of every document (`SOURCE_DATE_EPOCH`): 2023-11-14T22:13:20Z.
+const EPOCH: &str = "1700000000";
+
+/// How long one run of inuse may take (a debug build on a busy machine).
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The shared fixture: a root, an OSV store filled from it, an empty observation store.
+struct Fixture {
+    /// The directory everything lives in (`[FIXTURE]` in snapshots).
+    dir: PathBuf,
+    /// The fake root (`[ROOT]` in snapshots).
+    root: PathBuf,
+    /// The OSV store.
+    db: PathBuf,
+    /// A store path no observation was ever written to.
+    no_store: PathBuf,
+    /// Keeps the fake root alive for the whole test binary.
+    _root: FakeRoot,
+}
+
+/// The fixture, built at the first call of the test binary.
+fn fixture() -> Result<&'static Fixture, Skip> {
+    static FIXTURE: OnceLock<Result<Fixture, Skip>> = OnceLock::new();
+    FIXTURE
+        .get_or_init(build_fixture)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A dpkg status stanza.
+fn stanza(package: &str, source: &str, version: &str, arch: &str, depends: &str) -> String {
+    // Installed-Size in KiB, as dpkg writes it: a fixed value per package.
+    let size = 10 * package.len();
+    let depends = if depends.is_empty() {
+        String::new()
+    } else {
+        format!("Depends: {depends}\n")
+    };
+    format!(
+        "Package: {package}\nStatus: install ok installed\nPriority: optional\n\
+         Installed-Size: {size}\nArchitecture: {arch}\nSource: {source}\nVersion: {version}\n\
+         {depends}\
+         Description: {package} for the snapshot tests\n\n"
+    )
+}
+
+/// An OSV record of the Debian 12 source package `source`, fixed in `fixed`.
+fn osv(id: &str, source: &str, fixed: &str, alias: &str, cvss: Option<&str>) -> String {
+    let severity = cvss.map_or(String::new(), |v| {
+        format!(r#","severity":[{{"type":"CVSS_V3","score":"{v}"}}]"#)
+    });
+    format!(
+        r#"{{"schema_version":"1.6.0","id":"{id}","modified":"2023-10-01T00:00:00Z",
+"published":"2023-09-01T00:00:00Z","aliases":[],"related":["{alias}"],
+"summary":"{source} -- snapshot test vulnerability {alias}",
+"affected":[{{"package":{{"ecosystem":"Debian:12","name":"{source}",
+"purl":"pkg:deb/debian/{source}?arch=source"}},
+"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}]}}]
+{severity}}}"#
+    )
+}
+
+/// Removes the fixture directories of earlier runs whose process is gone (a fixture in a
+/// `static` outlives the test binary's destructors).
+fn remove_stale_fixtures(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("inuse-snapshots-"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn build_fixture() -> Result<Fixture, Skip> {
+    require_root()?;
+    let tmp = std::env::temp_dir();
+    remove_stale_fixtures(&tmp);
+    // The pid is zero-padded so that the path has the same length in every run: a table whose
+    // columns are aligned to a path stays aligned after redaction.
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("inuse-snapshots-{:010}-", std::process::id()))
+        .tempdir_in(&tmp)
+        .unwrap()
+        .keep();
+    let dir = std::fs::canonicalize(dir).unwrap();
+    let build = dir.join("build");
+    std::fs::create_dir(&build).unwrap();
+
+    // Libraries and programs compiled here, so nothing depends on the host's packages but
+    // glibc itself.
+    let liba = CBuild::new(&build)
+        .source("int snapa_work(int x) { return x + 1; }\n")
+        .shared("libsnapa.so.1")
+        .soname("libsnapa.so.1")
+        .build()?;
+    let libb = CBuild::new(&build)
+        .source("int snapa_work(int);\nint snapb_run(int x) { return snapa_work(x) * 2; }\n")
+        .shared("libsnapb.so.2")
+        .soname("libsnapb.so.2")
+        .needed_lib(&liba)
+        .build()?;
+    let idle = CBuild::new(&build)
+        .source("int snapidle_nothing(void) { return 0; }\n")
+        .shared("libsnapidle.so.0")
+        .soname("libsnapidle.so.0")
+        .build()?;
+    // Takes a symbol from libsnapb only; libsnapidle is linked but never used.
+    let prog = CBuild::new(&build)
+        .source("int snapb_run(int);\nint main(int argc, char **argv) { (void)argv; return snapb_run(argc); }\n")
+        .needed_lib(&libb)
+        .needed_lib(&idle)
+        .executable("snapprog")
+        .build()?;
+    // Runs for the live tests: calls into libsnapa every 50 ms until killed.
+    let holder = CBuild::new(&build)
+        .source(
+            "#include <time.h>\nint snapa_work(int);\n\
+             int main(void) { struct timespec t = {0, 50000000}; int x = 0;\n\
+             for (;;) { x = snapa_work(x); nanosleep(&t, 0); } }\n",
+        )
+        .needed_lib(&liba)
+        .executable("snapholder")
+        .build()?;
+    // No package owns it.
+    let stray = CBuild::new(&build)
+        .source("int snapa_work(int);\nint main(void) { return snapa_work(0); }\n")
+        .needed_lib(&liba)
+        .executable("stray")
+        .build()?;
+
+    let mut root = FakeRoot::new_in(&dir);
+    root.merged_usr().host_glibc()?;
+    root.copy(&liba, format!("{MULTIARCH}/libsnapa.so.1.2.3"))
+        .symlink(format!("{MULTIARCH}/libsnapa.so.1"), "libsnapa.so.1.2.3")
+        .copy(&libb, format!("{MULTIARCH}/libsnapb.so.2.0.0"))
+        .symlink(format!("{MULTIARCH}/libsnapb.so.2"), "libsnapb.so.2.0.0")
+        .copy(&idle, format!("{MULTIARCH}/libsnapidle.so.0.9"))
+        .symlink(
+            format!("{MULTIARCH}/libsnapidle.so.0"),
+            "libsnapidle.so.0.9",
+        )
+        .copy(&prog, "/usr/bin/snapprog")
+        .copy(&holder, "/usr/bin/snapholder")
+        .copy(&stray, "/usr/local/bin/stray")
+        .write("/usr/share/doc/snapdoc/README", "documentation only\n")
+        .write("/etc/debian_version", "12.5\n")
+        .os_release(
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
+             VERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n",
+        );
+    for exe in [
+        "/usr/bin/snapprog",
+        "/usr/bin/snapholder",
+        "/usr/local/bin/stray",
+    ] {
+        std::fs::set_permissions(root.host_path(exe), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let status = [
+        stanza("libc6", "glibc", "2.36-9+deb12u4", "amd64", ""),
+        stanza("libsnapa1", "snapa", "1.2.3-1", "amd64", "libc6 (>= 2.34)"),
+        stanza(
+            "libsnapb2",
+            "snapb",
+            "2.0-1",
+            "amd64",
+            "libc6 (>= 2.34), libsnapa1 (>= 1.2)",
+        ),
+        stanza(
+            "libsnapidle0",
+            "snapidle",
+            "0.9-3",
+            "amd64",
+            "libc6 (>= 2.34)",
+        ),
+        stanza(
+            "snaptools",
+            "snaptools",
+            "1.0-1",
+            "amd64",
+            "libc6 (>= 2.34), libsnapb2, libsnapidle0",
+        ),
+        stanza("snapdoc", "snapdoc", "1.0-1", "all", ""),
+    ]
+    .concat();
+    root.write("/var/lib/dpkg/status", status)
+        .write(
+            "/var/lib/dpkg/info/libc6:amd64.list",
+            format!("/.\n/usr\n/usr/lib\n{MULTIARCH}\n{MULTIARCH}/libc.so.6\n{MULTIARCH}/ld-linux-x86-64.so.2\n/usr/lib64\n/usr/lib64/ld-linux-x86-64.so.2\n"),
+        )
+        .write(
+            "/var/lib/dpkg/info/libsnapa1:amd64.list",
+            format!("{MULTIARCH}/libsnapa.so.1.2.3\n{MULTIARCH}/libsnapa.so.1\n"),
+        )
+        .write(
+            "/var/lib/dpkg/info/libsnapb2:amd64.list",
+            format!("{MULTIARCH}/libsnapb.so.2.0.0\n{MULTIARCH}/libsnapb.so.2\n"),
+        )
+        .write(
+            "/var/lib/dpkg/info/libsnapidle0:amd64.list",
+            format!("{MULTIARCH}/libsnapidle.so.0.9\n{MULTIARCH}/libsnapidle.so.0\n"),
+        )
+        .write(
+            "/var/lib/dpkg/info/snaptools.list",
+            "/usr/bin/snapprog\n/usr/bin/snapholder\n",
+        )
+        .write(
+            "/var/lib/dpkg/info/snapdoc.list",
+            "/usr/share/doc/snapdoc\n/usr/share/doc/snapdoc/README\n",
+        );
+    root.ldconfig()?;
+
+    let records = dir.join("osv");
+    std::fs::create_dir(&records).unwrap();
+    let critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H";
+    let medium = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N";
+    for (id, source, fixed, alias, cvss) in [
+        // Affects libsnapa1, which the live holder calls.
+        (
+            "DSA-9101-1",
+            "snapa",
+            "1.2.3-2",
+            "CVE-2099-1101",
+            Some(critical),
+        ),
+        // Affects libsnapidle0: linked by snapprog, no symbol taken.
+        (
+            "DSA-9102-1",
+            "snapidle",
+            "0.9-4",
+            "CVE-2099-1102",
+            Some(medium),
+        ),
+        // Affects snapdoc: installed, no ELF file.
+        ("DSA-9103-1", "snapdoc", "1.0-2", "CVE-2099-1103", None),
+        // Fixed before the installed libsnapb2: no finding.
+        (
+            "DSA-9104-1",
+            "snapb",
+            "1.9-1",
+            "CVE-2099-1104",
+            Some(critical),
+        ),
+        // A package the root does not have.
+        (
+            "DSA-9105-1",
+            "absent",
+            "1.0-1",
+            "CVE-2099-1105",
+            Some(medium),
+        ),
+    ] {
+        std::fs::write(
+            records.join(format!("{id}.json")),
+            osv(id, source, fixed, alias, cvss),
+        )
+        .unwrap();
+    }
+    let db = dir.join("vulns.sqlite");
+    let fx = Fixture {
+        root: std::fs::canonicalize(root.path()).unwrap(),
+        dir: dir.clone(),
+        db: db.clone(),
+        no_store: dir.join("no-observations.sqlite"),
+        _root: root,
+    };
+    let out = fx.run(&[
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        records.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.text);
+    Ok(fx)
+}
+
+/// One run of inuse, as a snapshot shows it.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    /// The command line, exit code, stdout and stderr, redacted.
+    text: String,
+}
+
+impl Fixture {
+    /// Runs `inuse ARGS` in a cleared environment.
+    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        let home = self.dir.join("home");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_inuse"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", &home)
+            .env("NO_COLOR", "1")
+            .env("SOURCE_DATE_EPOCH", EPOCH);
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
+        let out = run_bounded(&mut cmd, TIMEOUT).unwrap();
+        assert!(!out.timed_out, "inuse {shown:?} timed out");
+        let text = format!(
+            "$ inuse {}\n[exit {}]\n--- stdout\n{}--- stderr\n{}",
+            shown.join(" "),
+            out.code
+                .map_or_else(|| format!("signal {:?}", out.signal), |c| c.to_string()),
+            out.stdout,
+            out.stderr
+        );
+        Run {
+            code: out.code,
+            stdout: self.redact(&out.stdout),
+            text: self.redact(&text),
+        }
+    }
+
+    /// Runs `inuse COMMAND --root ROOT ARGS`.
+    fn on_root(&self, command: &str, args: &[&str]) -> Run {
+        let mut all: Vec<&OsStr> = vec![command.as_ref(), "--root".as_ref(), self.root.as_ref()];
+        all.extend(args.iter().map(OsStr::new));
+        self.run(&all)
+    }
+
+    /// `inuse scan --root ROOT --db DB --store (none) --offline --no-live ARGS`.
+    fn scan(&self, args: &[&str]) -> Run {
+        let mut all: Vec<&OsStr> = vec![
+            "scan".as_ref(),
+            "--root".as_ref(),
+            self.root.as_ref(),
+            "--db".as_ref(),
+            self.db.as_ref(),
+            "--store".as_ref(),
+            self.no_store.as_ref(),
+            "--offline".as_ref(),
+            "--no-live".as_ref(),
+        ];
+        all.extend(args.iter().map(OsStr::new));
+        self.run(&all)
+    }
+
+    /// Replaces the fixture's paths with placeholders.
+    fn redact(&self, text: &str) -> String {
+        text.replace(self.root.to_str().unwrap(), "[ROOT]")
+            .replace(self.dir.to_str().unwrap(), "[FIXTURE]")
+    }
+}
+
+/// Snapshot settings: regex filters for what varies between runs and hosts.
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    // The OpenVEX document id is derived from the root's path.
+    s.add_filter(
+        r"[A-Za-z0-9._-]*inuse-snapshots-[0-9]{10}-[A-Za-z0-9]{6}-inuse-fakeroot-[A-Za-z0-9]{6}",
+        "[ROOT-SLUG]",
+    );
+    // The SBOM serial is derived from the document's content, which names the root's path.
+    s.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[UUID]",
+    );
+    // When `inuse db import` ran (the store takes the wall clock, not SOURCE_DATE_EPOCH).
+    s.add_filter(
+        r#""last_import": [0-9]+"#,
+        r#""last_import": "[UNIX-TIME]""#,
+    );
+    s.add_filter(r"(?m)^last import:  .*$", "last import:  [TIME]");
+    s
+}
+
+/// Asserts the snapshot `name` of `run` (its command line, exit code and both streams).
+macro_rules! snap {
+    ($name:expr, $run:expr) => {
+        settings().bind(|| insta::assert_snapshot!($name, $run.text))
+    };
+}
+
+/// A JSON document on stdout; the snapshot itself is of the exact bytes.
+fn assert_json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", run.text))
+}
+
+// ---------------------------------------------------------------------------------------------
+// scan
+
+#[test]
+fn scan_table() {
+    let fx = or_skip!(fixture());
+    snap!("scan_table", fx.scan(&["--format", "table"]));
+}
+
+#[test]
+fn scan_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.scan(&["--format", "json"]);
+    assert_json(&run);
+    snap!("scan_json", run);
+}
+
+#[test]
+fn scan_openvex() {
+    let fx = or_skip!(fixture());
+    let run = fx.scan(&["--format", "openvex"]);
+    assert_json(&run);
+    snap!("scan_openvex", run);
+}
+
+#[test]
+fn scan_cyclonedx() {
+    let fx = or_skip!(fixture());
+    let run = fx.scan(&["--format", "cyclonedx"]);
+    assert_json(&run);
+    snap!("scan_cyclonedx", run);
+}
+
+#[test]
+fn scan_sarif() {
+    let fx = or_skip!(fixture());
+    let run = fx.scan(&["--format", "sarif"]);
+    assert_json(&run);
+    snap!("scan_sarif", run);
+}
+
+#[test]
+fn scan_explain() {
+    let fx = or_skip!(fixture());
+    snap!("scan_explain", fx.scan(&["--explain", "CVE-2099-1102"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// unused
+
+#[test]
+fn unused_table() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "unused",
+        &[
+            "--db",
+            fx.db.to_str().unwrap(),
+            "--store",
+            fx.no_store.to_str().unwrap(),
+            "--no-live",
+        ],
+    );
+    snap!("unused_table", run);
+}
+
+#[test]
+fn unused_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "unused",
+        &[
+            "--db",
+            fx.db.to_str().unwrap(),
+            "--store",
+            fx.no_store.to_str().unwrap(),
+            "--no-live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_json(&run);
+    snap!("unused_json", run);
+}
+
+// ---------------------------------------------------------------------------------------------
+// deps
+
+#[test]
+fn deps_tree() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_tree",
+        fx.on_root(
+            "deps",
+            &[
+                "--format",
+                "tree",
+                "/usr/bin/snapprog",
+                "/usr/local/bin/stray"
+            ]
+        )
+    );
+}
+
+#[test]
+fn deps_list() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_list",
+        fx.on_root("deps", &["--format", "list", "/usr/bin/snapprog"])
+    );
+}
+
+#[test]
+fn deps_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root("deps", &["--format", "json", "/usr/bin/snapprog"]);
+    assert_json(&run);
+    snap!("deps_json", run);
+}
+
+#[test]
+fn deps_recursive_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &["--format", "json", "-r", "/usr/bin", "/usr/local/bin"],
+    );
+    assert_json(&run);
+    snap!("deps_recursive_json", run);
+}
+
+#[test]
+fn deps_why_tree() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_why_tree",
+        fx.on_root(
+            "deps",
+            &[
+                "--format",
+                "tree",
+                "--why",
+                "libsnapa.so.1",
+                "/usr/bin/snapprog"
+            ]
+        )
+    );
+}
+
+#[test]
+fn deps_why_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &[
+            "--format",
+            "json",
+            "--why",
+            "libsnapa.so.1",
+            "/usr/bin/snapprog",
+        ],
+    );
+    assert_json(&run);
+    snap!("deps_why_json", run);
+}
+
+#[test]
+fn deps_count() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_count",
+        fx.on_root(
+            "deps",
+            &["--count", "/usr/bin/snapprog", "/usr/local/bin/stray"]
+        )
+    );
+}
+
+#[test]
+fn deps_count_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &["--count", "--format", "json", "/usr/bin/snapprog"],
+    );
+    assert_json(&run);
+    snap!("deps_count_json", run);
+}
+
+// ---------------------------------------------------------------------------------------------
+// inventory, owner, sbom
+
+#[test]
+fn inventory_table() {
+    let fx = or_skip!(fixture());
+    snap!("inventory_table", fx.on_root("inventory", &[]));
+}
+
+#[test]
+fn inventory_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root("inventory", &["--format", "json"]);
+    assert_json(&run);
+    snap!("inventory_json", run);
+}
+
+const OWNED: [&str; 5] = [
+    "/usr/bin/snapprog",
+    "/lib/x86_64-linux-gnu/libsnapa.so.1",
+    "/usr/lib/x86_64-linux-gnu/libc.so.6",
+    "/usr/share/doc/snapdoc/README",
+    "/usr/local/bin/stray",
+];
+
+#[test]
+fn owner_text() {
+    let fx = or_skip!(fixture());
+    snap!("owner_text", fx.on_root("owner", &OWNED));
+}
+
+#[test]
+fn owner_json() {
+    let fx = or_skip!(fixture());
+    let mut args = vec!["--format", "json"];
+    args.extend(OWNED);
+    let run = fx.on_root("owner", &args);
+    assert_json(&run);
+    snap!("owner_json", run);
+}
+
+#[test]
+fn sbom_cyclonedx() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root("sbom", &["--format", "cyclonedx-json"]);
+    assert_json(&run);
+    snap!("sbom_cyclonedx", run);
+}
+
+#[test]
+fn sbom_spdx() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root("sbom", &["--format", "spdx-json"]);
+    assert_json(&run);
+    snap!("sbom_spdx", run);
+}
+
+// ---------------------------------------------------------------------------------------------
+// vulns, db, version
+
+#[test]
+fn vulns_table() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "vulns_table",
+        fx.on_root("vulns", &["--db", fx.db.to_str().unwrap()])
+    );
+}
+
+#[test]
+fn vulns_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "vulns",
+        &["--db", fx.db.to_str().unwrap(), "--format", "json"],
+    );
+    assert_json(&run);
+    snap!("vulns_json", run);
+}
+
+#[test]
+fn db_status_table() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "db_status_table",
+        fx.run(&["db", "status", "--db", fx.db.to_str().unwrap()])
+    );
+}
+
+#[test]
+fn db_status_json() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&[
+        "db",
+        "status",
+        "--db",
+        fx.db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_json(&run);
+    snap!("db_status_json", run);
+}
+
+#[test]
+fn version_compare() {
+    let fx = or_skip!(fixture());
+    let mut text = String::new();
+    for (scheme, a, b) in [
+        ("deb", "1:1.0-1", "2.0-1"),
+        ("deb", "1.0~rc1-1", "1.0-1"),
+        ("deb", "5.6.1+really5.4.5-1", "5.6.1-1"),
+        ("rpm", "1.0-1.el9", "1.0-1.el9"),
+        ("apk", "1.2.4-r2", "1.2.4_rc1-r0"),
+        ("semver", "1.0.0-alpha", "1.0.0"),
+    ] {
+        text.push_str(
+            &fx.run(&["version", "compare", "--scheme", scheme, a, b])
+                .text,
+        );
+    }
+    settings().bind(|| insta::assert_snapshot!("version_compare", text));
+}
+
+// ---------------------------------------------------------------------------------------------
+// live processes: ps, observe, trace
+
+/// Taken by every test that runs a process in the root: one such process at a time, so that
+/// a holder started or killed by one test is never in another's sweep or trace.
+fn live_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The fixture's `snapholder` running inside the root (`unshare -m chroot`), once it has
+/// reached its main loop: all its libraries mapped and relocated, sleeping between calls.
+fn start_holder(fx: &Fixture) -> Result<LiveProcess, Skip> {
+    let unshare = require_tool("unshare")?;
+    require_tool("chroot")?;
+    let mut holder = LiveProcess::spawn(&mut clean_command(
+        unshare,
+        [
+            "-m".as_ref(),
+            "chroot".as_ref(),
+            fx.root.as_os_str(),
+            "/usr/bin/snapholder".as_ref(),
+        ],
+    ));
+    // unshare execs chroot, which execs the holder: the pid stays the same.
+    holder.wait_for_mapped(Duration::from_secs(60), "/libsnapa.so.1.2.3");
+    // In its loop: blocked in clock_nanosleep (230) or nanosleep (35), never in the loader.
+    let syscall = format!("/proc/{}/syscall", holder.pid());
+    holder.wait_for_maps(Duration::from_secs(60), |maps| {
+        maps.contains("/libc.so.6")
+            && std::fs::read_to_string(&syscall)
+                .is_ok_and(|s| s.starts_with("230 ") || s.starts_with("35 "))
+    });
+    Ok(holder)
+}
+
+/// Settings for output about live processes: also replaces `pid` by `[PID]`, and what the
+/// machine and the moment decide: the running kernel, process start times and parents, the
+/// capabilities the tests run with, wall-clock times, the host name, sweep counts and trace
+/// groups.
+fn live_settings(pid: u32) -> insta::Settings {
+    let mut s = settings();
+    s.add_filter(&format!(r"\b{pid}\b"), "[PID]");
+    s.add_filter(r#""running": "[^"]*""#, r#""running": "[KERNEL]""#);
+    s.add_filter(r"(?m)^kernel \S+", "kernel [KERNEL]");
+    s.add_filter(r#""(start_time|ppid)": [0-9]+"#, r#""$1": "[N]""#);
+    s.add_filter(r#""cap_eff": "[0-9a-f]+""#, r#""cap_eff": "[CAPS]""#);
+    s.add_filter(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?",
+        "[TIME]",
+    );
+    s.add_filter(
+        r"(?m)^window ([0-9]+) on [^:]*: [0-9]+ sweeps, from [0-9]+ to [0-9?]+$",
+        "window $1 on [HOST]: [N] sweeps, from [UNIX-TIME] to [UNIX-TIME]",
+    );
+    s.add_filter(
+        r"window [0-9]+ (ms|s|min|h) \([0-9]+ sweeps?\)",
+        "window [N] $1 ([N] sweeps)",
+    );
+    s.add_filter(
+        r"[0-9]+ live-process sweep\(s\) over [0-9]+ (ms|s|min|h)",
+        "[N] live-process sweep(s) over [N] $1",
+    );
+    s.add_filter(r#""sweeps": [0-9]+"#, r#""sweeps": "[N]""#);
+    s.add_filter(r"\binuse_[0-9]+\b", "inuse_[PID]");
+    s.add_filter(r"attached in [0-9]+ ms", "attached in [N] ms");
+    s
+}
+
+#[test]
+fn ps_json_of_a_process_in_the_root() {
+    let fx = or_skip!(fixture());
+    let _live = live_lock();
+    let holder = or_skip!(start_holder(fx));
+    let pid = holder.pid();
+    let run = fx.run(&["ps", "--format", "json", &pid.to_string()]);
+    assert_json(&run);
+    live_settings(pid).bind(|| insta::assert_snapshot!("ps_json", run.text));
+}
+
+#[test]
+fn ps_table_of_a_process_in_the_root() {
+    let fx = or_skip!(fixture());
+    let _live = live_lock();
+    let holder = or_skip!(start_holder(fx));
+    let pid = holder.pid();
+    let run = fx.run(&["ps", &pid.to_string()]);
+    live_settings(pid).bind(|| insta::assert_snapshot!("ps_table", run.text));
+}
+
+/// A store written by a short `inuse observe` while the holder ran in the root, and the
+/// holder's pid: built once, for the observe snapshot and the scans that read the store.
+struct Observed {
+    store: PathBuf,
+    pid: u32,
+    /// `inuse observe` (stdout and exit code) and `inuse observe --show`, redacted, with only
+    /// the lines about the root (the rest of the host is not the test's).
+    text: String,
+}
+
+fn observed() -> Result<&'static Observed, Skip> {
+    static OBSERVED: OnceLock<Result<Observed, Skip>> = OnceLock::new();
+    OBSERVED
+        .get_or_init(|| {
+            let fx = fixture()?;
+            let _live = live_lock();
+            let holder = start_holder(fx)?;
+            let store = fx.dir.join("observations.sqlite");
+            let observe = fx.run(&[
+                "observe".as_ref(),
+                "--interval".as_ref(),
+                "200ms".as_ref(),
+                "--duration".as_ref(),
+                "1s".as_ref(),
+                "--store".as_ref(),
+                store.as_os_str(),
+            ]);
+            let pid = holder.pid();
+            drop(holder);
+            let show = fx.run(&["observe".as_ref(), "--show".as_ref(), "--store".as_ref(), store.as_os_str()]);
+            let mut text = format!(
+                "$ inuse observe --interval 200ms --duration 1s --store [FIXTURE]/observations.sqlite\n\
+                 [exit {}]\n--- stdout\n{}",
+                observe.code.map_or_else(|| "signal".to_owned(), |c| c.to_string()),
+                observe.stdout
+            );
+            let mut lines = show.text.lines();
+            // The command line, the exit code, `--- stdout` and the window's line.
+            for line in lines.by_ref().take(4) {
+                text.push_str(line);
+                text.push('\n');
+            }
+            for line in lines {
+                if line.contains("[ROOT]") || line.starts_with("--- stderr") {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            Ok(Observed { store, pid, text })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[test]
+fn observe_show_of_the_holder() {
+    let obs = or_skip!(observed());
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("observe_show", obs.text));
+}
+
+/// `inuse scan` reading the observation store (no live sweep).
+fn scan_observed(fx: &Fixture, obs: &Observed, args: &[&str]) -> Run {
+    let mut all: Vec<&OsStr> = vec![
+        "scan".as_ref(),
+        "--root".as_ref(),
+        fx.root.as_ref(),
+        "--db".as_ref(),
+        fx.db.as_ref(),
+        "--store".as_ref(),
+        obs.store.as_ref(),
+        "--offline".as_ref(),
+        "--no-live".as_ref(),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    fx.run(&all)
+}
+
+#[test]
+fn scan_json_with_observations() {
+    let fx = or_skip!(fixture());
+    let obs = or_skip!(observed());
+    let run = scan_observed(fx, obs, &["--min-window", "0s", "--format", "json"]);
+    assert_json(&run);
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("scan_json_observed", run.text));
+}
+
+#[test]
+fn scan_table_with_observations() {
+    let fx = or_skip!(fixture());
+    let obs = or_skip!(observed());
+    let run = scan_observed(fx, obs, &["--min-window", "0s"]);
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("scan_table_observed", run.text));
+}
+
+#[test]
+fn scan_openvex_with_observations() {
+    let fx = or_skip!(fixture());
+    let obs = or_skip!(observed());
+    let run = scan_observed(fx, obs, &["--min-window", "0s", "--format", "openvex"]);
+    assert_json(&run);
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("scan_openvex_observed", run.text));
+}
+
+#[test]
+fn unused_table_with_observations() {
+    let fx = or_skip!(fixture());
+    let obs = or_skip!(observed());
+    let run = fx.on_root(
+        "unused",
+        &[
+            "--db",
+            fx.db.to_str().unwrap(),
+            "--store",
+            obs.store.to_str().unwrap(),
+            "--no-live",
+        ],
+    );
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("unused_table_observed", run.text));
+}
+
+#[test]
+fn unused_json_with_observations() {
+    let fx = or_skip!(fixture());
+    let obs = or_skip!(observed());
+    let run = fx.on_root(
+        "unused",
+        &[
+            "--db",
+            fx.db.to_str().unwrap(),
+            "--store",
+            obs.store.to_str().unwrap(),
+            "--no-live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_json(&run);
+    live_settings(obs.pid).bind(|| insta::assert_snapshot!("unused_json_observed", run.text));
+}
+
+/// A store written by `inuse trace` of the root's libsnapa while the holder called into it,
+/// with the trace's own output: built once.
+struct Traced {
+    store: PathBuf,
+    pid: u32,
+    run: Run,
+}
+
+fn traced() -> Result<&'static Traced, Skip> {
+    static TRACED: OnceLock<Result<Traced, Skip>> = OnceLock::new();
+    TRACED
+        .get_or_init(|| {
+            let fx = fixture()?;
+            let _live = live_lock();
+            let holder = start_holder(fx)?;
+            let store = fx.dir.join("traced.sqlite");
+            let library = fx.root.join("usr/lib/x86_64-linux-gnu/libsnapa.so.1.2.3");
+            let run = fx.run(&[
+                "trace".as_ref(),
+                "--library".as_ref(),
+                library.as_os_str(),
+                "--duration".as_ref(),
+                "2s".as_ref(),
+                "--store".as_ref(),
+                store.as_os_str(),
+                "--format".as_ref(),
+                "json".as_ref(),
+            ]);
+            let pid = holder.pid();
+            drop(holder);
+            // The kernel's answer, not an error of inuse: the same test as crates/inuse/tests/trace.rs.
+            if run.code == Some(2)
+                && (run.text.contains("no uprobe support") || run.text.contains("tracefs is not"))
+            {
+                return Err(Skip::new(format!(
+                    "inuse trace cannot run here:\n{}",
+                    run.text
+                )));
+            }
+            assert_eq!(run.code, Some(0), "{}", run.text);
+            Ok(Traced { store, pid, run })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[test]
+fn trace_json_of_the_holder() {
+    let tr = or_skip!(traced());
+    assert_json(&tr.run);
+    live_settings(tr.pid).bind(|| insta::assert_snapshot!("trace_json", tr.run.text));
+}
+
+#[test]
+fn scan_json_with_a_trace() {
+    let fx = or_skip!(fixture());
+    let tr = or_skip!(traced());
+    let mut args: Vec<&OsStr> = vec![
+        "scan".as_ref(),
+        "--root".as_ref(),
+        fx.root.as_ref(),
+        "--db".as_ref(),
+        fx.db.as_ref(),
+        "--store".as_ref(),
+        tr.store.as_ref(),
+        "--offline".as_ref(),
+        "--no-live".as_ref(),
+    ];
+    args.extend(["--min-window", "0s", "--format", "json"].map(OsStr::new));
+    let run = fx.run(&args);
+    assert_json(&run);
+    live_settings(tr.pid).bind(|| insta::assert_snapshot!("scan_json_traced", run.text));
+}
