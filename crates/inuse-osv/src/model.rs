@@ -255,7 +255,9 @@ impl Timestamp {
             }
             _ => return Err("missing or invalid time zone"),
         };
-        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+        // `mo` and `d` were validated above (1..=12, 1..=31).
+        let days = inuse_model::time::days_from_civil(y, mo as u32, d as u32);
+        let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
         Ok(Timestamp {
             text: s.to_owned(),
             nanos: i128::from(secs) * 1_000_000_000 + frac,
@@ -302,18 +304,6 @@ fn days_in_month(y: i64, m: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (counting whole 400-year eras, each
-/// 146,097 days, from 0000-03-01 so that the leap day ends a year).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Why a record was rejected.

@@ -40,7 +40,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::slice::ParallelSliceMut;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -435,12 +434,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Seconds since the Unix epoch, now.
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+/// Seconds since the Unix epoch, now (the clock: what is recorded, never `SOURCE_DATE_EPOCH`).
+pub(crate) use inuse_model::time::clock as now;
 
 impl Store {
     /// Opens (creating it and its directory if needed) the store at `path` for writing, and

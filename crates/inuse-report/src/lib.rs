@@ -12,10 +12,8 @@
 //! worst bug this tool can have.
 
 mod render;
-mod time;
 
 pub use render::{Format, columns, render};
-pub use time::{parse_duration, parse_duration_ms, rfc3339};
 
 /// The strength of the evidence that a package's code is in use, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::{Finding, Report, Tier, VexStatus, human_duration, rfc3339};
+use inuse_model::time::rfc3339;
+
+use crate::{Finding, Report, Tier, VexStatus, human_duration};
 
 /// Output formats of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

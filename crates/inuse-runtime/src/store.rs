@@ -18,7 +18,9 @@
 //! a newer store than this code understands is refused rather than misread.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use inuse_model::time::unix_seconds;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -225,11 +227,6 @@ CREATE TABLE function_evidence (
 );
 CREATE INDEX evidence_file ON evidence(file_id);
 ";
-
-fn unix_seconds(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 /// A file in one sweep: (root key, package, path).
 type FileKey<'a> = (&'a str, Option<&'a PackageRef>, &'a str);
@@ -625,7 +622,7 @@ impl Store {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
     use crate::sweep::{ObjectReport, PackageRef};

@@ -21,7 +21,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use inuse_elf::ElfInfo;
 use inuse_ldso::{Options as LdsoOptions, Resolver};
@@ -74,18 +73,6 @@ pub struct RootScan {
     pub notes: Vec<String>,
     /// The ELF executables found in the walked directories.
     pub executables: Vec<PathBuf>,
-}
-
-/// Now, in Unix seconds (`SOURCE_DATE_EPOCH` when set, for reproducible documents).
-pub fn now() -> i64 {
-    if let Some(s) = std::env::var_os("SOURCE_DATE_EPOCH") {
-        if let Some(v) = s.to_str().and_then(|s| s.parse().ok()) {
-            return v;
-        }
-    }
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Directories of a root walked for ELF files.

@@ -38,7 +38,6 @@ pub mod functions;
 pub mod select;
 pub mod session;
 pub mod store;
-pub mod time;
 pub mod tracefs;
 
 use std::path::PathBuf;

@@ -45,10 +45,8 @@ pub struct ObserveArgs {
     show: bool,
 }
 
-/// A `--duration`/`--interval` value: [`inuse_report::parse_duration_ms`].
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    inuse_report::parse_duration_ms(text).map(Duration::from_millis)
-}
+/// A `--duration`/`--interval` value: [`inuse_model::time::parse_duration_ms`].
+pub(crate) use inuse_model::time::parse_std_duration as parse_duration;
 
 fn open_store(args: &ObserveArgs) -> anyhow::Result<(Store, PathBuf)> {
     let path = match &args.store {

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use inuse_model::time::parse_duration;
 use inuse_osv::store::Store as VulnStore;
-use inuse_report::{Format, Report, Tier, Window, parse_duration, render};
+use inuse_report::{Format, Report, Tier, Window, render};
 use inuse_scan::Settings;
 
 use crate::exit::Code;
@@ -135,7 +136,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
         min_window,
         live: !args.no_live,
     };
-    let now = inuse_scan::now();
+    let now = inuse_model::time::now();
     // A mistyped --root must fail at once, not after a sweep of every live process.
     if let Some(d) = &args.root {
         inuse_root::Root::open(d).with_context(|| format!("cannot open root {}", d.display()))?;

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use inuse_model::time::rfc3339_millis as rfc3339;
 use inuse_trace::select::{Owner, Packages};
 use inuse_trace::store::{Run, TracedLibrary};
-use inuse_trace::time::rfc3339;
 use inuse_trace::{LibraryFunctions, LibraryResult, Session, Tracefs};
 use serde_json::json;
 
