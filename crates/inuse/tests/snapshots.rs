@@ -43,7 +43,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use inuse_testkit::{
     CBuild, FakeRoot, LiveProcess, Skip, clean_command, or_skip, require_root, require_tool,
@@ -351,16 +351,22 @@ struct Run {
 }
 
 impl Fixture {
-    /// Runs `inuse ARGS` in a cleared environment.
-    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
-        let home = self.dir.join("home");
+    /// `inuse ARGS` in a cleared environment: `PATH`, `NO_COLOR`, `SOURCE_DATE_EPOCH` and a
+    /// `HOME` inside the fixture.
+    fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_inuse"));
         cmd.args(args)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", &home)
+            .env("HOME", self.dir.join("home"))
             .env("NO_COLOR", "1")
             .env("SOURCE_DATE_EPOCH", EPOCH);
+        cmd
+    }
+
+    /// Runs `inuse ARGS` (see [`Fixture::command`]).
+    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        let mut cmd = self.command(args);
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.as_ref().to_string_lossy().into_owned())
@@ -861,7 +867,7 @@ fn ps_table_of_a_process_in_the_root() {
 struct Observed {
     store: PathBuf,
     pid: u32,
-    /// `inuse observe` (stdout and exit code) and `inuse observe --show`, redacted, with only
+    /// `inuse observe` (its exit code) and `inuse observe --show`, redacted, with only
     /// the lines about the root (the rest of the host is not the test's).
     text: String,
 }
@@ -874,23 +880,42 @@ fn observed() -> Result<&'static Observed, Skip> {
             let _live = live_lock();
             let holder = start_holder(fx)?;
             let store = fx.dir.join("observations.sqlite");
-            let observe = fx.run(&[
+            let mut observer = LiveProcess::spawn(&mut fx.command(&[
                 "observe".as_ref(),
                 "--interval".as_ref(),
                 "200ms".as_ref(),
-                "--duration".as_ref(),
-                "1s".as_ref(),
+                "--forever".as_ref(),
                 "--store".as_ref(),
                 store.as_os_str(),
-            ]);
+            ]));
+            // Until a sweep has recorded the holder (readers do not block the store's writer),
+            // never a fixed time: a sweep of a busy host can take seconds.
+            let show_args = [
+                "observe".as_ref(),
+                "--show".as_ref(),
+                "--store".as_ref(),
+                store.as_os_str(),
+            ];
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !(store.exists()
+                && fx
+                    .run(&show_args)
+                    .stdout
+                    .contains("/libsnapa.so.1.2.3 [libsnapa1"))
+            {
+                assert!(observer.alive(), "inuse observe exited early");
+                assert!(Instant::now() < deadline, "the holder was never recorded");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            observer.signal(15);
+            let code = observer.wait_exit(Duration::from_secs(60));
             let pid = holder.pid();
             drop(holder);
-            let show = fx.run(&["observe".as_ref(), "--show".as_ref(), "--store".as_ref(), store.as_os_str()]);
+            let show = fx.run(&show_args);
             let mut text = format!(
-                "$ inuse observe --interval 200ms --duration 1s --store [FIXTURE]/observations.sqlite\n\
-                 [exit {}]\n--- stdout\n{}",
-                observe.code.map_or_else(|| "signal".to_owned(), |c| c.to_string()),
-                observe.stdout
+                "$ inuse observe --interval 200ms --forever --store [FIXTURE]/observations.sqlite\n\
+                 (SIGTERM once a sweep has recorded the holder)\n[exit {}]\n",
+                code.map_or_else(|| "signal".to_owned(), |c| c.to_string()),
             );
             let mut lines = show.text.lines();
             // The command line, the exit code, `--- stdout` and the window's line.
