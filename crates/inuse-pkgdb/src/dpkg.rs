@@ -6,11 +6,26 @@
 //! `info/PKG:ARCH.list` for `Multi-Arch: same` packages (dpkg's `lib/dpkg/dbmodify.c`,
 //! `pkg_infodb_get_file`).
 //!
-//! Pitfalls handled here:
-//! - only the third word of `Status` tells whether files are on disk: `installed`, `unpacked`,
-//!   `half-configured` and `triggers-*` packages have their files, `config-files`,
-//!   `half-installed` and `not-installed` do not (reported in [`crate::NotInstalled`]);
-//!   `hold`/`deinstall` wants do not change that;
+//! Which stanzas are installed packages follows `dpkg-query -W` over the same database (the
+//! oracle of `tests/peers.rs` and `crates/inuse/tests/peers.rs`):
+//! - only the third word of `Status` tells whether files are on disk; `hold`/`deinstall`
+//!   wants do not change that. `config-files` and `not-installed` packages have no files left
+//!   but their conffiles (dpkg does not even read their lists: `ensure_packagefiles_available`
+//!   in `src/main/filesdb.c`), so they go to [`crate::NotInstalled`]. Every other state is
+//!   listed, with its [`crate::Package::status`]. That includes `half-installed`: an unpack or
+//!   a removal stopped half way, so some of its files are on disk; `dpkg-query -W` lists it
+//!   and `dpkg -S` still attributes its listed files to it, and so do we (a file on disk must
+//!   never look unowned because its package is broken);
+//! - a stanza of `status` without a `Status` field is `not-installed` for dpkg (the default of
+//!   `want unknown, ok, not-installed`): `dpkg-query -W` does not list it. A distroless
+//!   `status.d/` stanza usually has no `Status` at all: there it means installed (dpkg never
+//!   reads `status.d`, the image builder wrote it for what it installed);
+//! - a `Version` dpkg's lax status parser only warns about (a character outside
+//!   deb-version(7)'s set, such as `1:5.#`: `parseversion` in `lib/dpkg/parsehelp.c`) is kept,
+//!   as `dpkg-query -W` keeps it, and reported as a [`crate::Problem`] naming the package; one
+//!   dpkg refuses outright (empty, embedded blank, bad epoch, empty upstream or revision)
+//!   makes dpkg refuse the whole file: here only that stanza is left out, with a problem naming
+//!   the package;
 //! - `Source: name (version)` carries the source version only when it differs from the binary
 //!   version (`dpkg-query`'s `${source:Version}` defaults to `Version`);
 //! - field names are case-insensitive; continuation lines start with a space or tab; files may
@@ -244,25 +259,62 @@ pub fn dependency_names(value: &str) -> impl Iterator<Item = String> + '_ {
 
 /// What a stanza's `Status` says.
 enum State {
-    /// Files are on disk; `Some(status)` when the status is not the plain one.
+    /// Files are (at least partly) on disk; `Some(status)` when the status is not the plain one.
     Present(Option<String>),
-    /// Files are (partly) gone.
+    /// Only conffiles, or nothing, are left.
     Absent(String),
 }
 
-fn state(status: Option<&str>) -> State {
-    let Some(status) = status else {
+/// Which file a stanza comes from: it decides what a missing `Status` means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// `var/lib/dpkg/status`, dpkg's own database.
+    Status,
+    /// A distroless `status.d/` file, written by an image builder.
+    StatusD,
+}
+
+/// dpkg's status when a stanza has no `Status` field (`parsedb` leaves the defaults).
+const NO_STATUS: &str = "unknown ok not-installed";
+
+fn state(status: Option<&str>, origin: Origin) -> Result<State, String> {
+    let status = match (status, origin) {
         // distroless status.d stanzas carry no Status: the image builder installed them.
-        return State::Present(None);
+        (None, Origin::StatusD) => return Ok(State::Present(None)),
+        (None, Origin::Status) => return Ok(State::Absent(NO_STATUS.to_owned())),
+        (Some(s), _) => s,
     };
     if status == "install ok installed" {
-        return State::Present(None);
+        return Ok(State::Present(None));
     }
-    match status.split_whitespace().nth(2) {
-        Some(
-            "installed" | "unpacked" | "half-configured" | "triggers-awaited" | "triggers-pending",
-        ) => State::Present(Some(status.to_owned())),
-        _ => State::Absent(status.to_owned()),
+    let words: Vec<&str> = status.split_whitespace().collect();
+    match words[..] {
+        [_, _, "not-installed" | "config-files"] => Ok(State::Absent(status.to_owned())),
+        [
+            _,
+            _,
+            "installed" | "unpacked" | "half-configured" | "half-installed" | "triggers-awaited"
+            | "triggers-pending",
+        ] => Ok(State::Present(Some(status.to_owned()))),
+        // dpkg refuses the whole file ("invalid package status").
+        _ => Err(format!("Status {status:?} is not a dpkg status")),
+    }
+}
+
+/// How dpkg's status parser takes a `Version`: `Err` when it refuses it (and with it the
+/// whole file), `Ok(Some(warning))` when it only warns (`pdb_lax_version_parser`).
+fn check_version(version: &str) -> Result<Option<String>, String> {
+    use inuse_version::{Problem, dpkg::Version};
+    match Version::parse(version) {
+        Ok(_) => Ok(None),
+        Err(e) => match e.problem() {
+            // dpkg only warns about a character outside the allowed set, and has no limit.
+            Problem::Syntax { reason, .. } if reason.starts_with("invalid character") => {
+                Ok(Some(e.to_string()))
+            }
+            Problem::TooLong { .. } => Ok(Some(e.to_string())),
+            _ => Err(e.to_string()),
+        },
     }
 }
 
@@ -273,29 +325,36 @@ enum Entry {
     NotInstalled(NotInstalled),
 }
 
-/// The package built from a stanza, or why not.
+/// The package built from a stanza (with a warning about it, if any), or why not.
 fn package(
     para: &Paragraph<'_>,
+    origin: Origin,
     distro: Option<&Distro>,
     database: &Path,
-) -> Result<Entry, &'static str> {
+) -> Result<(Entry, Option<String>), String> {
     let name = para.get("Package").ok_or("stanza without Package")?;
     let version = para.get("Version").unwrap_or_default();
     let arch = para.get("Architecture").unwrap_or_default();
-    let status = match state(para.get("Status")) {
+    let named = |m: String| format!("package {name:?}: {m}");
+    let warning = match version {
+        "" => None,
+        v => check_version(v).map_err(named)?.map(named),
+    };
+    let status = match state(para.get("Status"), origin).map_err(named)? {
         State::Present(s) => s,
         State::Absent(status) => {
-            return Ok(Entry::NotInstalled(NotInstalled {
+            let not = NotInstalled {
                 name: name.to_owned(),
                 version: version.to_owned(),
                 arch: arch.to_owned(),
                 status,
                 manager: Manager::Dpkg,
-            }));
+            };
+            return Ok((Entry::NotInstalled(not), warning));
         }
     };
     if version.is_empty() {
-        return Err("installed package without Version");
+        return Err(named("installed without Version".to_owned()));
     }
     let (source_name, source_version) = match para.get("Source") {
         Some(src) => match src.split_once('(') {
@@ -331,7 +390,7 @@ fn package(
         database: database.to_owned(),
     };
     let same = para.get("Multi-Arch") == Some("same");
-    Ok(Entry::Installed(Box::new(package), same))
+    Ok((Entry::Installed(Box::new(package), same), warning))
 }
 
 /// A package's file list, or the file that could not be read and why.
@@ -350,18 +409,31 @@ enum ListSource {
 fn parse_file(
     paragraphs: Paragraphs<'_>,
     file: &Path,
+    origin: Origin,
     distro: Option<&Distro>,
     sink: &mut Sink,
     out: &mut Vec<(Package, bool)>,
 ) {
     for para in paragraphs {
-        match para {
-            Err(e) => sink.problem(file, place_of(&e), message_of(&e)),
-            Ok(para) => match package(&para, distro, file) {
-                Err(message) => sink.problem(file, Some(format!("line {}", para.line)), message),
-                Ok(Entry::NotInstalled(not)) => sink.not_installed.push(not),
-                Ok(Entry::Installed(p, same)) => out.push((*p, same)),
-            },
+        let para = match para {
+            Err(e) => {
+                sink.problem(file, place_of(&e), message_of(&e));
+                continue;
+            }
+            Ok(para) => para,
+        };
+        let place = || Some(format!("line {}", para.line));
+        match package(&para, origin, distro, file) {
+            Err(message) => sink.problem(file, place(), message),
+            Ok((entry, warning)) => {
+                if let Some(warning) = warning {
+                    sink.problem(file, place(), warning);
+                }
+                match entry {
+                    Entry::NotInstalled(not) => sink.not_installed.push(not),
+                    Entry::Installed(p, same) => out.push((*p, same)),
+                }
+            }
         }
     }
 }
@@ -378,6 +450,26 @@ fn message_of(e: &Error) -> String {
         Error::Stanza { message, .. } => (*message).to_owned(),
         e => e.to_string(),
     }
+}
+
+/// Whether a `status.d/` entry is one of a package's control files (`PKG.md5sums`, the only
+/// file list of a distroless image; maintainer scripts and the like, which some images keep
+/// beside the stanza) rather than a stanza file.
+fn is_control_file(name: &[u8]) -> bool {
+    const SUFFIXES: [&[u8]; 11] = [
+        b".md5sums",
+        b".conffiles",
+        b".list",
+        b".preinst",
+        b".postinst",
+        b".prerm",
+        b".postrm",
+        b".triggers",
+        b".shlibs",
+        b".symbols",
+        b".templates",
+    ];
+    SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
 /// Loads dpkg's database of `root` into `sink`.
@@ -399,7 +491,7 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
     if let Ok(entries) = root.read_dir(&status_d) {
         let names: HashSet<&OsStr> = entries.iter().map(|(n, _)| n.as_os_str()).collect();
         for (name, _) in &entries {
-            if name.as_bytes().ends_with(b".md5sums") {
+            if is_control_file(name.as_bytes()) {
                 continue;
             }
             let file = status_d.join(name);
@@ -411,7 +503,14 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
                 }
             };
             let mut out = Vec::new();
-            parse_file(Paragraphs::new(&data), &file, distro, sink, &mut out);
+            parse_file(
+                Paragraphs::new(&data),
+                &file,
+                Origin::StatusD,
+                distro,
+                sink,
+                &mut out,
+            );
             for (p, same) in out {
                 let md5 = format!("{}.md5sums", name.to_string_lossy());
                 let src = if names.contains(OsStr::new(&md5)) {
@@ -541,17 +640,40 @@ fn parse_status(
         .map(|i| mid + i + 2);
     let mut out = Vec::new();
     let Some(cut) = cut else {
-        parse_file(Paragraphs::new(data), file, distro, sink, &mut out);
+        parse_file(
+            Paragraphs::new(data),
+            file,
+            Origin::Status,
+            distro,
+            sink,
+            &mut out,
+        );
         return out;
     };
     let (head, tail) = data.split_at(cut);
     let first_line = memchr::memchr_iter(b'\n', head).count();
     let (mut sink2, mut out2) = (Sink::default(), Vec::new());
     rayon::join(
-        || parse_file(Paragraphs::new(head), file, distro, sink, &mut out),
+        || {
+            parse_file(
+                Paragraphs::new(head),
+                file,
+                Origin::Status,
+                distro,
+                sink,
+                &mut out,
+            )
+        },
         || {
             let paragraphs = Paragraphs::starting_at_line(tail, first_line);
-            parse_file(paragraphs, file, distro, &mut sink2, &mut out2)
+            parse_file(
+                paragraphs,
+                file,
+                Origin::Status,
+                distro,
+                &mut sink2,
+                &mut out2,
+            )
         },
     );
     sink.problems.append(&mut sink2.problems);
@@ -666,6 +788,7 @@ mod tests {
         parse_file(
             Paragraphs::new(data.as_bytes()),
             Path::new("/s"),
+            Origin::Status,
             None,
             &mut one,
             &mut expected,

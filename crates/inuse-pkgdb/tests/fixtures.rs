@@ -2,11 +2,13 @@
 //! Multi-Arch lists, diversions, distroless status.d, corrupt records), and hostile rpm
 //! databases (truncated, garbage, flipped bytes) that must yield problems, never panics.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
 use inuse_pkgdb::{Inventory, Manager};
 use inuse_root::Root;
+use inuse_testkit::{Verdict, dpkg_literal, dpkg_query_list, dpkg_query_search, or_skip};
 
 fn write(root: &Path, rel: &str, content: &[u8]) {
     let p = root.join(rel);
@@ -70,6 +72,40 @@ P:bad\nthis is not a field\n\nP:busybox\nV:1.36.1-r15\nA:x86_64\no:busybox\nF:bi
     );
 }
 
+/// The good stanzas of the merged-/usr fixture below; `CORRUPT` follows them.
+const MERGED_STATUS: &[u8] = b"Package: libfoo1\r\nStatus: install ok installed\r\nArchitecture: amd64\r\nMulti-Arch: same\r\nSource: foo (1.0-1)\r\nVersion: 1:1.0-1build1\r\nDepends: libc6 (>= 2.34),\r\n libbar | libbaz\r\nDescription: foo\r\n long text\r\n\r\n\
+Package: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.11\n\n\
+Package: sh-provider\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n\
+Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 2\n\n\
+Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n\n";
+/// A stanza dpkg refuses (and with it the whole file): a continuation line opens it.
+const CORRUPT: &[u8] = b" broken continuation\nPackage: corrupt\n";
+
+/// A copy of `root`'s `var/lib/dpkg` with `status` replaced, for `dpkg-query --admindir`.
+fn admindir_with_status(root: &Path, status: &[u8]) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().expect("tempdir");
+    let from = root.join("var/lib/dpkg");
+    for entry in fs::read_dir(&from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("file type").is_dir() {
+            let dest = copy.path().join(entry.file_name());
+            fs::create_dir_all(&dest).expect("mkdir");
+            for f in fs::read_dir(entry.path()).expect("read_dir").flatten() {
+                fs::copy(f.path(), dest.join(f.file_name())).expect("copy");
+            }
+        } else {
+            fs::copy(entry.path(), copy.path().join(entry.file_name())).expect("copy");
+        }
+    }
+    fs::write(copy.path().join("status"), status).expect("status");
+    copy
+}
+
+/// Merged /usr, a `Multi-Arch: same` list beside a stale one, a diversion, a config-files
+/// and a half-installed package, and a corrupt stanza, against `dpkg-query --admindir`: it
+/// refuses the whole file for the corrupt stanza, and over the file without it lists exactly
+/// our packages and owns each listed path as our index does (diversions applied as
+/// `dpkg-divert` defines them: the diverted package's file lies at the new name).
 #[test]
 fn dpkg_merged_usr_multiarch_diversions_and_corrupt_stanza() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -79,16 +115,9 @@ fn dpkg_merged_usr_multiarch_diversions_and_corrupt_stanza() {
         "etc/os-release",
         b"ID=ubuntu\nVERSION=\"22.04.4 LTS (Jammy Jellyfish)\"\nVERSION_ID=\"22.04\"\n",
     );
-    write(
-        r,
-        "var/lib/dpkg/status",
-        b"Package: libfoo1\r\nStatus: install ok installed\r\nArchitecture: amd64\r\nMulti-Arch: same\r\nSource: foo (1.0-1)\r\nVersion: 1:1.0-1build1\r\nDepends: libc6 (>= 2.34),\r\n libbar | libbaz\r\nDescription: foo\r\n long text\r\n\r\n\
-Package: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.11\n\n\
-Package: sh-provider\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n\
-Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 2\n\n\
- broken continuation\nPackage: corrupt\n\n\
-Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
-    );
+    write(r, "var/lib/dpkg/status", &[MERGED_STATUS, CORRUPT].concat());
+    // The multiarch database layout: `Multi-Arch: same` lists are named `NAME:ARCH.list`.
+    write(r, "var/lib/dpkg/info/format", b"1\n");
     write(
         r,
         "var/lib/dpkg/info/libfoo1:amd64.list",
@@ -104,6 +133,7 @@ Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
         "var/lib/dpkg/info/sh-provider.list",
         b"/.\n/bin\n/bin/sh\n",
     );
+    write(r, "var/lib/dpkg/info/gone.list", b"/etc/gone.conf\n");
     write(
         r,
         "var/lib/dpkg/diversions",
@@ -132,55 +162,135 @@ Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n",
         inv.distro.as_ref().and_then(|d| d.ecosystem.as_deref()),
         Some("Ubuntu:22.04:LTS")
     );
-    let names: Vec<&str> = inv.packages.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["dash", "libfoo1", "sh-provider"]);
-    let foo = &inv.packages[1];
+    // The corrupt stanza: dpkg refuses the file there; we report it and read the rest.
+    assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
+    assert_eq!(inv.problems[0].place.as_deref(), Some("line 31"));
+    let admindir = r.join("var/lib/dpkg");
+    let lf = String::from_utf8(MERGED_STATUS.to_vec())
+        .expect("utf-8")
+        .replace("\r\n", "\n");
+    let lf_and_corrupt = [lf.as_bytes(), CORRUPT].concat();
+    let refused = admindir_with_status(r, &lf_and_corrupt);
+    match or_skip!(dpkg_query_list(refused.path())) {
+        Verdict::Refused(why) => assert!(why.contains("empty field name"), "{why}"),
+        Verdict::Listed { rows, .. } => panic!("dpkg-query took the corrupt stanza: {rows:?}"),
+    }
+
+    // Without it, dpkg-query lists exactly what we list. dpkg never writes CRLF and does not
+    // read it (a "\r" line is not blank to it); we accept it, so dpkg reads the LF spelling.
+    let oracle = admindir_with_status(r, lf.as_bytes());
+    let rows = match or_skip!(dpkg_query_list(oracle.path())) {
+        Verdict::Listed { rows, .. } => rows,
+        Verdict::Refused(why) => panic!("dpkg-query refuses the good stanzas: {why}"),
+    };
+    let ours: BTreeSet<[&str; 5]> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            [
+                &p.name,
+                &p.version,
+                &p.arch,
+                &p.source_name,
+                &p.source_version,
+            ]
+            .map(String::as_str)
+        })
+        .collect();
+    let theirs: BTreeSet<[&str; 5]> = rows
+        .iter()
+        .filter(|r| r.status != "config-files")
+        .map(|r| {
+            [
+                &r.name,
+                &r.version,
+                &r.arch,
+                &r.source_name,
+                &r.source_version,
+            ]
+            .map(String::as_str)
+        })
+        .collect();
+    assert_eq!(ours, theirs, "ours, then dpkg-query -W");
+    let not: Vec<&str> = inv.not_installed.iter().map(|p| p.name.as_str()).collect();
+    let rc: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == "config-files")
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(not, rc);
+
+    // What dpkg-query cannot say: our derivations from the stanza.
+    let foo = inv
+        .packages
+        .iter()
+        .find(|p| p.name == "libfoo1")
+        .expect("libfoo1");
     assert_eq!(foo.depends, ["libc6", "libbar", "libbaz"]);
-    assert_eq!(foo.source_version, "1.0-1");
     assert_eq!(foo.installed_size, None);
     assert_eq!(
         foo.purl,
         "pkg:deb/ubuntu/libfoo1@1%3A1.0-1build1?arch=amd64&distro=ubuntu-22.04"
     );
-    let not: Vec<&str> = inv.not_installed.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(not, ["gone", "half"]);
-    assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
-    assert_eq!(inv.problems[0].place.as_deref(), Some("line 27"));
 
-    for path in [
-        "/lib/x86_64-linux-gnu/libfoo.so.1",
-        "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
-    ] {
-        assert_eq!(
-            owner_names(&inv, index.owners(Path::new(path))),
-            ["libfoo1"],
-            "{path}"
-        );
+    // Owners: every path of every list (stale ones included), as dpkg -S answers for it.
+    let mut listed: BTreeSet<String> = BTreeSet::new();
+    for entry in fs::read_dir(admindir.join("info")).expect("info").flatten() {
+        if entry.path().extension().is_some_and(|e| e == "list") {
+            let text = fs::read_to_string(entry.path()).expect("list");
+            listed.extend(text.lines().filter(|l| *l != "/.").map(str::to_owned));
+        }
     }
-    assert_eq!(
+    listed.insert("/bin/sh.distrib".to_owned());
+    let patterns: Vec<String> = listed.iter().map(|p| dpkg_literal(p)).collect();
+    let dpkg = or_skip!(dpkg_query_search(oracle.path(), &patterns));
+    let dpkg_owners = |p: &str| dpkg.get(p).cloned().unwrap_or_default();
+    let diversions = inuse_pkgdb::dpkg::parse_diversions(
+        &fs::read(admindir.join("diversions")).expect("diversions"),
+    );
+    for path in &listed {
+        let mut want = dpkg_owners(path);
+        for d in &diversions {
+            let by = d.by.as_deref();
+            if d.to == path.as_bytes() {
+                want = dpkg_owners(std::str::from_utf8(&d.from).expect("utf-8"));
+                want.retain(|p| Some(p.as_str()) != by);
+            } else if d.from == path.as_bytes() {
+                want.retain(|p| Some(p.as_str()) == by);
+            }
+        }
+        // gone's list holds the conffiles it left: dpkg -S names it, our index holds
+        // installed packages only (see dpkg_states.rs).
+        if path == "/etc/gone.conf" {
+            assert_eq!(want, BTreeSet::from(["gone".to_owned()]));
+            want.clear();
+        }
+        let got: BTreeSet<String> = owner_names(&inv, index.owners(Path::new(path)))
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "owners of {path}: ours, then dpkg -S");
+        // The merged-/usr spelling leads to the same owners through the root's symlinks.
+        for alias in ["/lib/", "/bin/"] {
+            if let Some(rest) = path.strip_prefix(alias) {
+                let usr = format!("/usr{alias}{rest}");
+                let via: BTreeSet<String> = owner_names(&inv, index.owners(Path::new(&usr)))
+                    .into_iter()
+                    .collect();
+                assert_eq!(via, got, "{usr} vs {path}");
+            }
+        }
+    }
+    // The fixture exercises what it means to: a diversion, shared directories, stale lists.
+    assert_eq!(dpkg_owners("/bin/sh").len(), 2, "{dpkg:?}");
+    assert_eq!(dpkg_owners("/bin").len(), 2, "{dpkg:?}");
+    assert!(dpkg_owners("/usr/share/stale-foo").is_empty());
+    assert!(!dpkg_owners("/lib/x86_64-linux-gnu/libfoo.so.1").is_empty());
+    assert!(
         owner_names(
             &inv,
             index.owners_of_real(Path::new("/usr/lib/x86_64-linux-gnu/libfoo.so.1"))
-        ),
-        ["libfoo1"]
+        ) == ["libfoo1"]
     );
-    // sh-provider's /bin/sh is diverted to /bin/sh.distrib; dash keeps /bin/sh.
-    assert_eq!(
-        owner_names(&inv, index.owners(Path::new("/usr/bin/sh"))),
-        ["dash"]
-    );
-    assert_eq!(
-        owner_names(&inv, index.owners(Path::new("/bin/sh.distrib"))),
-        ["sh-provider"]
-    );
-    // Directories are shared.
-    assert_eq!(
-        owner_names(&inv, index.owners(Path::new("/bin"))),
-        ["dash", "sh-provider"]
-    );
-    for stale in ["/usr/share/stale-foo", "/usr/share/stale-dash"] {
-        assert!(index.owners(Path::new(stale)).is_empty(), "{stale}");
-    }
 }
 
 #[test]
@@ -200,9 +310,48 @@ fn distroless_status_d_with_md5sums() {
     );
     let root = Root::open(r).expect("root");
     let (inv, index) = Inventory::load_with_owners(&root);
-    assert_eq!(inv.packages.len(), 1);
-    assert_eq!(inv.packages[0].source_name, "openssl");
-    assert_eq!(inv.packages[0].source_version, "3.0.11-1~deb12u2");
+    assert!(inv.problems.is_empty(), "{:?}", inv.problems);
+    // dpkg reads no status.d; over the same stanza in a status file, marked installed (what
+    // a distroless stanza without Status means), it gives the same package and source.
+    let admindir = tempfile::tempdir().expect("tempdir");
+    let stanza = fs::read(r.join("var/lib/dpkg/status.d/libssl3")).expect("stanza");
+    write(
+        admindir.path(),
+        "status",
+        &[&b"Status: install ok installed\n"[..], &stanza].concat(),
+    );
+    let rows = match or_skip!(dpkg_query_list(admindir.path())) {
+        Verdict::Listed { rows, .. } => rows,
+        Verdict::Refused(why) => panic!("dpkg-query refuses the stanza: {why}"),
+    };
+    let ours: Vec<[&str; 5]> = inv
+        .packages
+        .iter()
+        .map(|p| {
+            [
+                &p.name,
+                &p.version,
+                &p.arch,
+                &p.source_name,
+                &p.source_version,
+            ]
+            .map(String::as_str)
+        })
+        .collect();
+    let theirs: Vec<[&str; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                &r.name,
+                &r.version,
+                &r.arch,
+                &r.source_name,
+                &r.source_version,
+            ]
+            .map(String::as_str)
+        })
+        .collect();
+    assert_eq!(ours, theirs);
     assert_eq!(
         owner_names(
             &inv,
@@ -210,15 +359,6 @@ fn distroless_status_d_with_md5sums() {
         ),
         ["libssl3"]
     );
-}
-
-/// The shared reference data, when present.
-fn testdata() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("INUSE_TESTDATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        std::path::PathBuf::from,
-    );
-    dir.join("rpmdb").is_dir().then_some(dir)
 }
 
 /// Loads a root holding `bytes` at `rel`; must not panic.
@@ -246,10 +386,7 @@ fn hostile_rpm_databases_give_problems_not_panics() {
                 .ends_with(Path::new(rel).file_name().expect("name"))
         );
     }
-    let Some(data) = testdata() else {
-        eprintln!("SKIPPED hostile_rpm_databases (real databases): test data not found");
-        return;
-    };
+    let data = or_skip!(inuse_testkit::testdata_dir());
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         rng ^= rng << 13;

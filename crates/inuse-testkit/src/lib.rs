@@ -6,6 +6,8 @@
 //! ([`FakeRoot`]), and an independent source of truth to compare against ([`Oracle`], which
 //! asks the host's real loader about fixtures *we built ourselves*). [`Inuse`] runs the CLI
 //! under test with a time bound and decodes its JSON into [`DepsReport`].
+//! [`dpkg_query_list`], [`dpkg_query_search`] and [`rpm_query`] ask the package managers'
+//! own tools about a database: the oracle of the inventory tests.
 //!
 //! # Skips are loud
 //!
@@ -25,6 +27,7 @@ mod fakeroot;
 mod inuse;
 mod live;
 mod oracle;
+mod pkgtools;
 mod process;
 pub mod schema;
 
@@ -37,6 +40,10 @@ pub use fakeroot::FakeRoot;
 pub use inuse::{DepsLibrary, DepsMissing, DepsObject, DepsReport, Inuse, InuseOutput};
 pub use live::{LiveProcess, clean_command, free_tcp_port};
 pub use oracle::{Listing, ListingKind, Loaded, Oracle, compare, parse_listing};
+pub use pkgtools::{
+    DpkgRow, RPM_QA_FORMAT, Verdict, dpkg_literal, dpkg_query_list, dpkg_query_search,
+    dpkg_warned_packages, rpm_query, rpm_query_all,
+};
 pub use process::{Captured, run_bounded};
 
 /// Why a test could not run here: a tool or privilege it needs is missing.
