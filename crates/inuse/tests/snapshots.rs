@@ -140,10 +140,11 @@ fn remove_stale_fixtures(tmp: &Path) {
 
 fn build_fixture() -> Result<Fixture, Skip> {
     require_root()?;
-    let tmp = std::env::temp_dir();
+    // /tmp, not $TMPDIR, and the pid zero-padded: the path has the same length in every run,
+    // so a table whose columns are aligned to a path (`inuse trace`) is the same after
+    // redaction.
+    let tmp = PathBuf::from("/tmp");
     remove_stale_fixtures(&tmp);
-    // The pid is zero-padded so that the path has the same length in every run: a table whose
-    // columns are aligned to a path stays aligned after redaction.
     let dir = tempfile::Builder::new()
         .prefix(&format!("inuse-snapshots-{:010}-", std::process::id()))
         .tempdir_in(&tmp)
@@ -194,6 +195,25 @@ fn build_fixture() -> Result<Fixture, Skip> {
         .needed_lib(&liba)
         .executable("stray")
         .build()?;
+    // A plugin host found through DT_RUNPATH $ORIGIN/../lib, which also needs a library the
+    // root does not have.
+    let plug = CBuild::new(&build)
+        .source("int snapplug_init(void) { return 3; }\n")
+        .shared("libsnapplug.so.1")
+        .soname("libsnapplug.so.1")
+        .build()?;
+    let gone = CBuild::new(&build)
+        .source("int snapgone(void) { return 7; }\n")
+        .shared("libsnapgone.so.7")
+        .soname("libsnapgone.so.7")
+        .build()?;
+    let plughost = CBuild::new(&build)
+        .source("int snapplug_init(void);\nint main(void) { return snapplug_init(); }\n")
+        .needed_lib(&plug)
+        .needed_lib(&gone)
+        .runpath("$ORIGIN/../lib")
+        .executable("snapplug")
+        .build()?;
 
     let mut root = FakeRoot::new_in(&dir);
     root.merged_usr().host_glibc()?;
@@ -209,6 +229,12 @@ fn build_fixture() -> Result<Fixture, Skip> {
         .copy(&prog, "/usr/bin/snapprog")
         .copy(&holder, "/usr/bin/snapholder")
         .copy(&stray, "/usr/local/bin/stray")
+        .copy(&plug, "/opt/snapplugin/lib/libsnapplug.so.1")
+        .copy(&plughost, "/opt/snapplugin/bin/snapplug")
+        .write(
+            "/opt/snapplugin/bin/snapplug-wrapper",
+            "#!/bin/sh\nexec /opt/snapplugin/bin/snapplug \"$@\"\n",
+        )
         .write("/usr/share/doc/snapdoc/README", "documentation only\n")
         .write("/etc/debian_version", "12.5\n")
         .os_release(
@@ -216,6 +242,8 @@ fn build_fixture() -> Result<Fixture, Skip> {
              VERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n",
         );
     for exe in [
+        "/opt/snapplugin/bin/snapplug",
+        "/opt/snapplugin/bin/snapplug-wrapper",
         "/usr/bin/snapprog",
         "/usr/bin/snapholder",
         "/usr/local/bin/stray",
@@ -248,6 +276,13 @@ fn build_fixture() -> Result<Fixture, Skip> {
             "libc6 (>= 2.34), libsnapb2, libsnapidle0",
         ),
         stanza("snapdoc", "snapdoc", "1.0-1", "all", ""),
+        stanza(
+            "snapplugin",
+            "snapplugin",
+            "3.1-1",
+            "amd64",
+            "libc6 (>= 2.34)",
+        ),
     ]
     .concat();
     root.write("/var/lib/dpkg/status", status)
@@ -270,6 +305,12 @@ fn build_fixture() -> Result<Fixture, Skip> {
         .write(
             "/var/lib/dpkg/info/snaptools.list",
             "/usr/bin/snapprog\n/usr/bin/snapholder\n",
+        )
+        .write(
+            "/var/lib/dpkg/info/snapplugin.list",
+            "/opt/snapplugin\n/opt/snapplugin/bin\n/opt/snapplugin/bin/snapplug\n\
+             /opt/snapplugin/bin/snapplug-wrapper\n/opt/snapplugin/lib\n\
+             /opt/snapplugin/lib/libsnapplug.so.1\n",
         )
         .write(
             "/var/lib/dpkg/info/snapdoc.list",
@@ -503,6 +544,18 @@ fn scan_explain() {
     snap!("scan_explain", fx.scan(&["--explain", "CVE-2099-1102"]));
 }
 
+#[test]
+fn scan_fail_on_sets_the_exit_code() {
+    let fx = or_skip!(fixture());
+    // Met by the critical linked finding (exit 1); the table is the same as without it.
+    snap!("scan_fail_on_met", fx.scan(&["--fail-on", "linked:high"]));
+    // Not met: nothing is loaded (exit 0).
+    snap!(
+        "scan_fail_on_not_met",
+        fx.scan(&["--fail-on", "loaded", "--format", "json"])
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // unused
 
@@ -647,6 +700,108 @@ fn deps_count_json() {
     snap!("deps_count_json", run);
 }
 
+#[test]
+fn deps_tree_runpath_and_missing() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_tree_runpath_missing",
+        fx.on_root(
+            "deps",
+            &["--format", "tree", "/opt/snapplugin/bin/snapplug"]
+        )
+    );
+}
+
+#[test]
+fn deps_list_runpath_and_missing() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_list_runpath_missing",
+        fx.on_root(
+            "deps",
+            &["--format", "list", "/opt/snapplugin/bin/snapplug"]
+        )
+    );
+}
+
+#[test]
+fn deps_json_runpath_and_missing() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &["--format", "json", "/opt/snapplugin/bin/snapplug"],
+    );
+    assert_json(&run);
+    snap!("deps_json_runpath_missing", run);
+}
+
+#[test]
+fn deps_json_of_a_script_and_a_missing_path() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &[
+            "--format",
+            "json",
+            "/opt/snapplugin/bin/snapplug-wrapper",
+            "/usr/bin/no-such-program",
+        ],
+    );
+    assert_json(&run);
+    snap!("deps_json_script_and_missing_path", run);
+}
+
+#[test]
+fn deps_tree_of_a_script_and_a_missing_path() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &[
+            "--format",
+            "tree",
+            "/opt/snapplugin/bin/snapplug-wrapper",
+            "/usr/bin/no-such-program",
+        ],
+    );
+    snap!("deps_tree_script_and_missing_path", run);
+}
+
+#[test]
+fn deps_list_with_ld_library_path_and_preload() {
+    let fx = or_skip!(fixture());
+    let run = fx.on_root(
+        "deps",
+        &[
+            "--format",
+            "list",
+            "--ld-library-path",
+            "/opt/snapplugin/lib",
+            "--preload",
+            "/usr/lib/x86_64-linux-gnu/libsnapidle.so.0",
+            "/opt/snapplugin/bin/snapplug",
+        ],
+    );
+    snap!("deps_list_ld_library_path_preload", run);
+}
+
+#[test]
+fn deps_why_with_no_chain() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "deps_why_no_chain",
+        fx.on_root(
+            "deps",
+            &[
+                "--format",
+                "tree",
+                "--why",
+                "libsnapidle.so.0",
+                "/usr/local/bin/stray"
+            ]
+        )
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // inventory, owner, sbom
 
@@ -686,6 +841,18 @@ fn owner_json() {
     let run = fx.on_root("owner", &args);
     assert_json(&run);
     snap!("owner_json", run);
+}
+
+#[test]
+fn owner_of_a_path_that_does_not_exist() {
+    let fx = or_skip!(fixture());
+    snap!(
+        "owner_missing_path",
+        fx.on_root(
+            "owner",
+            &["/usr/bin/no-such-program", "/opt/snapplugin/bin/snapplug"]
+        )
+    );
 }
 
 #[test]
@@ -749,6 +916,45 @@ fn db_status_json() {
     ]);
     assert_json(&run);
     snap!("db_status_json", run);
+}
+
+#[test]
+fn db_status_of_a_store_that_does_not_exist() {
+    let fx = or_skip!(fixture());
+    let missing = fx.dir.join("no-such-db.sqlite");
+    snap!(
+        "db_status_missing_store",
+        fx.run(&["db", "status", "--db", missing.to_str().unwrap()])
+    );
+    assert!(!missing.exists(), "db status created {}", missing.display());
+}
+
+#[test]
+fn vulns_without_a_store() {
+    let fx = or_skip!(fixture());
+    let missing = fx.dir.join("no-such-db.sqlite");
+    snap!(
+        "vulns_missing_store",
+        fx.on_root("vulns", &["--db", missing.to_str().unwrap()])
+    );
+}
+
+#[test]
+fn scan_of_a_root_that_does_not_exist() {
+    let fx = or_skip!(fixture());
+    let missing = fx.dir.join("no-such-root");
+    let run = fx.run(&[
+        "scan".as_ref(),
+        "--root".as_ref(),
+        missing.as_os_str(),
+        "--db".as_ref(),
+        fx.db.as_os_str(),
+        "--store".as_ref(),
+        fx.no_store.as_os_str(),
+        "--offline".as_ref(),
+        "--no-live".as_ref(),
+    ]);
+    snap!("scan_missing_root", run);
 }
 
 #[test]
@@ -1026,7 +1232,10 @@ fn unused_json_with_observations() {
 struct Traced {
     store: PathBuf,
     pid: u32,
+    /// `inuse trace --store ... --format json`.
     run: Run,
+    /// A second trace in the default format, without a store.
+    table: Run,
 }
 
 fn traced() -> Result<&'static Traced, Skip> {
@@ -1049,6 +1258,13 @@ fn traced() -> Result<&'static Traced, Skip> {
                 "--format".as_ref(),
                 "json".as_ref(),
             ]);
+            let table = fx.run(&[
+                "trace".as_ref(),
+                "--library".as_ref(),
+                library.as_os_str(),
+                "--duration".as_ref(),
+                "2s".as_ref(),
+            ]);
             let pid = holder.pid();
             drop(holder);
             // The kernel's answer, not an error of inuse: the same test as crates/inuse/tests/trace.rs.
@@ -1061,7 +1277,13 @@ fn traced() -> Result<&'static Traced, Skip> {
                 )));
             }
             assert_eq!(run.code, Some(0), "{}", run.text);
-            Ok(Traced { store, pid, run })
+            assert_eq!(table.code, Some(0), "{}", table.text);
+            Ok(Traced {
+                store,
+                pid,
+                run,
+                table,
+            })
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -1072,6 +1294,12 @@ fn trace_json_of_the_holder() {
     let tr = or_skip!(traced());
     assert_json(&tr.run);
     live_settings(tr.pid).bind(|| insta::assert_snapshot!("trace_json", tr.run.text));
+}
+
+#[test]
+fn trace_table_of_the_holder() {
+    let tr = or_skip!(traced());
+    live_settings(tr.pid).bind(|| insta::assert_snapshot!("trace_table", tr.table.text));
 }
 
 #[test]
