@@ -200,67 +200,9 @@ pub struct Timestamp {
 impl Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (`t` and `z` accepted too).
     pub fn parse(s: &str) -> Result<Timestamp, &'static str> {
-        let b = s.as_bytes();
-        if b.len() < 20 || b.len() > 64 {
-            return Err("not an RFC 3339 date-time");
-        }
-        let num = |from: usize, len: usize| -> Result<i64, &'static str> {
-            let part = b.get(from..from + len).ok_or("truncated date-time")?;
-            if !part.iter().all(u8::is_ascii_digit) {
-                return Err("not an RFC 3339 date-time");
-            }
-            Ok(part.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
-        };
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-            return Err("not an RFC 3339 date-time");
-        }
-        if b[13] != b':' || b[16] != b':' {
-            return Err("not an RFC 3339 date-time");
-        }
-        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-        let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-        if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
-            return Err("invalid date");
-        }
-        if h > 23 || mi > 59 || sec > 60 {
-            return Err("invalid time of day");
-        }
-        let mut i = 19;
-        let mut frac: i128 = 0;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                if i - start < 9 {
-                    frac = frac * 10 + i128::from(b[i] - b'0');
-                }
-                i += 1;
-            }
-            if i == start {
-                return Err("empty fraction of a second");
-            }
-            for _ in (i - start).min(9)..9 {
-                frac *= 10;
-            }
-        }
-        let offset = match &b[i..] {
-            b"Z" | b"z" => 0,
-            [sign @ (b'+' | b'-'), ..] if b.len() - i == 6 && b[i + 3] == b':' => {
-                let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
-                if oh > 23 || om > 59 {
-                    return Err("invalid time zone offset");
-                }
-                let o = oh * 3600 + om * 60;
-                if *sign == b'+' { o } else { -o }
-            }
-            _ => return Err("missing or invalid time zone"),
-        };
-        // `mo` and `d` were validated above (1..=12, 1..=31).
-        let days = inuse_model::time::days_from_civil(y, mo as u32, d as u32);
-        let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
         Ok(Timestamp {
             text: s.to_owned(),
-            nanos: i128::from(secs) * 1_000_000_000 + frac,
+            nanos: inuse_model::time::parse_rfc3339_nanos(s)?,
         })
     }
 
@@ -290,19 +232,6 @@ impl Ord for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
-    }
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 
