@@ -69,6 +69,12 @@ struct Fixture {
     db: PathBuf,
     /// A store path no observation was ever written to.
     no_store: PathBuf,
+    /// The OSV records imported into `db`.
+    records: PathBuf,
+    /// The first `inuse db import` into `db`, as a snapshot shows it.
+    import: String,
+    /// An Alpine root with an apk database and no ELF files (`[FIXTURE]/alpine`).
+    alpine: PathBuf,
     /// Keeps the fake root alive for the whole test binary.
     _root: FakeRoot,
 }
@@ -364,12 +370,39 @@ fn build_fixture() -> Result<Fixture, Skip> {
         )
         .unwrap();
     }
+    let alpine = dir.join("alpine");
+    for (path, text) in [
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n\
+             PRETTY_NAME=\"Alpine Linux v3.19\"\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            "C:Q1snapshotmuslchecksum0000000000=\nP:musl\nV:1.2.4-r2\nA:x86_64\nS:383152\n\
+             I:622592\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\n\
+             L:MIT\no:musl\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
+             F:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\n\
+             C:Q1snapshotzlibchecksum0000000000=\nP:zlib\nV:1.3.1-r0\nA:x86_64\nS:53421\n\
+             I:110592\nT:A compression/decompression Library\nU:https://zlib.net/\n\
+             L:Zlib\no:zlib\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
+             D:so:libc.musl-x86_64.so.1\np:so:libz.so.1=1.3.1\nF:lib\nR:libz.so.1.3.1\n\n",
+        ),
+    ] {
+        let file = alpine.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
     let db = dir.join("vulns.sqlite");
-    let fx = Fixture {
+    let mut fx = Fixture {
         root: std::fs::canonicalize(root.path()).unwrap(),
         dir: dir.clone(),
         db: db.clone(),
         no_store: dir.join("no-observations.sqlite"),
+        records: records.clone(),
+        import: String::new(),
+        alpine,
         _root: root,
     };
     let out = fx.run(&[
@@ -380,6 +413,7 @@ fn build_fixture() -> Result<Fixture, Skip> {
         records.as_os_str(),
     ]);
     assert_eq!(out.code, Some(0), "{}", out.text);
+    fx.import = out.text;
     Ok(fx)
 }
 
@@ -955,6 +989,99 @@ fn scan_of_a_root_that_does_not_exist() {
         "--no-live".as_ref(),
     ]);
     snap!("scan_missing_root", run);
+}
+
+#[test]
+fn db_import_then_again() {
+    let fx = or_skip!(fixture());
+    // The fixture's own import, then the same records into the same (fresh) store twice.
+    let db = fx.dir.join("import-twice.sqlite");
+    let args = [
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        fx.records.as_os_str(),
+    ];
+    let text = [fx.import.clone(), fx.run(&args).text, fx.run(&args).text].concat();
+    settings().bind(|| insta::assert_snapshot!("db_import", text));
+}
+
+#[test]
+fn db_import_of_a_broken_record() {
+    let fx = or_skip!(fixture());
+    let dir = fx.dir.join("broken-osv");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("GOOD-1.json"),
+        osv("GOOD-1", "snapa", "9.9-1", "CVE-2099-1199", None),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("TRUNCATED-1.json"),
+        r#"{"id":"TRUNCATED-1","modified":"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("NO-MODIFIED-1.json"),
+        r#"{"id":"NO-MODIFIED-1","affected":[]}"#,
+    )
+    .unwrap();
+    let db = fx.dir.join("import-broken.sqlite");
+    let run = fx.run(&[
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        dir.as_os_str(),
+    ]);
+    snap!("db_import_broken", run);
+}
+
+#[test]
+fn inventory_table_of_an_alpine_root() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&[
+        "inventory".as_ref(),
+        "--root".as_ref(),
+        fx.alpine.as_os_str(),
+    ]);
+    snap!("inventory_table_alpine", run);
+}
+
+#[test]
+fn inventory_json_of_an_alpine_root() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&[
+        "inventory".as_ref(),
+        "--root".as_ref(),
+        fx.alpine.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_json(&run);
+    snap!("inventory_json_alpine", run);
+}
+
+#[test]
+fn sbom_cyclonedx_of_an_alpine_root() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&["sbom".as_ref(), "--root".as_ref(), fx.alpine.as_os_str()]);
+    assert_json(&run);
+    snap!("sbom_cyclonedx_alpine", run);
+}
+
+#[test]
+fn vulns_of_an_alpine_root_with_debian_data_only() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&[
+        "vulns".as_ref(),
+        "--root".as_ref(),
+        fx.alpine.as_os_str(),
+        "--db".as_ref(),
+        fx.db.as_os_str(),
+    ]);
+    snap!("vulns_alpine_debian_data", run);
 }
 
 #[test]
