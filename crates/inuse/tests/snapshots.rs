@@ -77,6 +77,9 @@ struct Fixture {
     alpine: PathBuf,
     /// Keeps the fake root alive for the whole test binary.
     _root: FakeRoot,
+    /// A copy of the root for the stale-library test (`[STALE-ROOT]` in snapshots).
+    stale_root: PathBuf,
+    _stale_root: FakeRoot,
 }
 
 /// The fixture, built at the first call of the test binary.
@@ -221,22 +224,146 @@ fn build_fixture() -> Result<Fixture, Skip> {
         .executable("snapplug")
         .build()?;
 
-    let mut root = FakeRoot::new_in(&dir);
+    let built = Built {
+        liba,
+        libb,
+        idle,
+        prog,
+        holder,
+        stray,
+        plug,
+        plughost,
+    };
+    let root = debian_root(&dir, &built)?;
+    // The same root again, for the test that replaces a library under a running process.
+    let stale_root = debian_root(&dir, &built)?;
+
+    let records = dir.join("osv");
+    std::fs::create_dir(&records).unwrap();
+    let critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H";
+    let medium = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N";
+    for (id, source, fixed, alias, cvss) in [
+        // Affects libsnapa1, which the live holder calls.
+        (
+            "DSA-9101-1",
+            "snapa",
+            "1.2.3-2",
+            "CVE-2099-1101",
+            Some(critical),
+        ),
+        // Affects libsnapidle0: linked by snapprog, no symbol taken.
+        (
+            "DSA-9102-1",
+            "snapidle",
+            "0.9-4",
+            "CVE-2099-1102",
+            Some(medium),
+        ),
+        // Affects snapdoc: installed, no ELF file.
+        ("DSA-9103-1", "snapdoc", "1.0-2", "CVE-2099-1103", None),
+        // Fixed before the installed libsnapb2: no finding.
+        (
+            "DSA-9104-1",
+            "snapb",
+            "1.9-1",
+            "CVE-2099-1104",
+            Some(critical),
+        ),
+        // A package the root does not have.
+        (
+            "DSA-9105-1",
+            "absent",
+            "1.0-1",
+            "CVE-2099-1105",
+            Some(medium),
+        ),
+    ] {
+        std::fs::write(
+            records.join(format!("{id}.json")),
+            osv(id, source, fixed, alias, cvss),
+        )
+        .unwrap();
+    }
+    let alpine = dir.join("alpine");
+    for (path, text) in [
+        (
+            "etc/os-release",
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n\
+             PRETTY_NAME=\"Alpine Linux v3.19\"\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            "C:Q1snapshotmuslchecksum0000000000=\nP:musl\nV:1.2.4-r2\nA:x86_64\nS:383152\n\
+             I:622592\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\n\
+             L:MIT\no:musl\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
+             F:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\n\
+             C:Q1snapshotzlibchecksum0000000000=\nP:zlib\nV:1.3.1-r0\nA:x86_64\nS:53421\n\
+             I:110592\nT:A compression/decompression Library\nU:https://zlib.net/\n\
+             L:Zlib\no:zlib\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
+             D:so:libc.musl-x86_64.so.1\np:so:libz.so.1=1.3.1\nF:lib\nR:libz.so.1.3.1\n\n",
+        ),
+    ] {
+        let file = alpine.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    let db = dir.join("vulns.sqlite");
+    let mut fx = Fixture {
+        root: std::fs::canonicalize(root.path()).unwrap(),
+        stale_root: std::fs::canonicalize(stale_root.path()).unwrap(),
+        _stale_root: stale_root,
+        dir: dir.clone(),
+        db: db.clone(),
+        no_store: dir.join("no-observations.sqlite"),
+        records: records.clone(),
+        import: String::new(),
+        alpine,
+        _root: root,
+    };
+    let out = fx.run(&[
+        "db".as_ref(),
+        "import".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        records.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.text);
+    fx.import = out.text;
+    Ok(fx)
+}
+
+/// What the fixture compiles, to copy into a root.
+struct Built {
+    liba: PathBuf,
+    libb: PathBuf,
+    idle: PathBuf,
+    prog: PathBuf,
+    holder: PathBuf,
+    stray: PathBuf,
+    plug: PathBuf,
+    plughost: PathBuf,
+}
+
+/// A Debian 12 root inside `dir`: the host's glibc, the compiled files, a dpkg database and
+/// the `ld.so.cache` the host's ldconfig writes for it.
+fn debian_root(dir: &Path, built: &Built) -> Result<FakeRoot, Skip> {
+    let mut root = FakeRoot::new_in(dir);
     root.merged_usr().host_glibc()?;
-    root.copy(&liba, format!("{MULTIARCH}/libsnapa.so.1.2.3"))
+    root.copy(&built.liba, format!("{MULTIARCH}/libsnapa.so.1.2.3"))
         .symlink(format!("{MULTIARCH}/libsnapa.so.1"), "libsnapa.so.1.2.3")
-        .copy(&libb, format!("{MULTIARCH}/libsnapb.so.2.0.0"))
+        .copy(&built.libb, format!("{MULTIARCH}/libsnapb.so.2.0.0"))
         .symlink(format!("{MULTIARCH}/libsnapb.so.2"), "libsnapb.so.2.0.0")
-        .copy(&idle, format!("{MULTIARCH}/libsnapidle.so.0.9"))
+        .copy(&built.idle, format!("{MULTIARCH}/libsnapidle.so.0.9"))
         .symlink(
             format!("{MULTIARCH}/libsnapidle.so.0"),
             "libsnapidle.so.0.9",
         )
-        .copy(&prog, "/usr/bin/snapprog")
-        .copy(&holder, "/usr/bin/snapholder")
-        .copy(&stray, "/usr/local/bin/stray")
-        .copy(&plug, "/opt/snapplugin/lib/libsnapplug.so.1")
-        .copy(&plughost, "/opt/snapplugin/bin/snapplug")
+        .copy(&built.prog, "/usr/bin/snapprog")
+        .copy(&built.holder, "/usr/bin/snapholder")
+        .copy(&built.stray, "/usr/local/bin/stray")
+        .copy(&built.plug, "/opt/snapplugin/lib/libsnapplug.so.1")
+        .copy(&built.plughost, "/opt/snapplugin/bin/snapplug")
         .write(
             "/opt/snapplugin/bin/snapplug-wrapper",
             "#!/bin/sh\nexec /opt/snapplugin/bin/snapplug \"$@\"\n",
@@ -323,98 +450,7 @@ fn build_fixture() -> Result<Fixture, Skip> {
             "/usr/share/doc/snapdoc\n/usr/share/doc/snapdoc/README\n",
         );
     root.ldconfig()?;
-
-    let records = dir.join("osv");
-    std::fs::create_dir(&records).unwrap();
-    let critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H";
-    let medium = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N";
-    for (id, source, fixed, alias, cvss) in [
-        // Affects libsnapa1, which the live holder calls.
-        (
-            "DSA-9101-1",
-            "snapa",
-            "1.2.3-2",
-            "CVE-2099-1101",
-            Some(critical),
-        ),
-        // Affects libsnapidle0: linked by snapprog, no symbol taken.
-        (
-            "DSA-9102-1",
-            "snapidle",
-            "0.9-4",
-            "CVE-2099-1102",
-            Some(medium),
-        ),
-        // Affects snapdoc: installed, no ELF file.
-        ("DSA-9103-1", "snapdoc", "1.0-2", "CVE-2099-1103", None),
-        // Fixed before the installed libsnapb2: no finding.
-        (
-            "DSA-9104-1",
-            "snapb",
-            "1.9-1",
-            "CVE-2099-1104",
-            Some(critical),
-        ),
-        // A package the root does not have.
-        (
-            "DSA-9105-1",
-            "absent",
-            "1.0-1",
-            "CVE-2099-1105",
-            Some(medium),
-        ),
-    ] {
-        std::fs::write(
-            records.join(format!("{id}.json")),
-            osv(id, source, fixed, alias, cvss),
-        )
-        .unwrap();
-    }
-    let alpine = dir.join("alpine");
-    for (path, text) in [
-        (
-            "etc/os-release",
-            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n\
-             PRETTY_NAME=\"Alpine Linux v3.19\"\n",
-        ),
-        (
-            "lib/apk/db/installed",
-            "C:Q1snapshotmuslchecksum0000000000=\nP:musl\nV:1.2.4-r2\nA:x86_64\nS:383152\n\
-             I:622592\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\n\
-             L:MIT\no:musl\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
-             F:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\n\
-             C:Q1snapshotzlibchecksum0000000000=\nP:zlib\nV:1.3.1-r0\nA:x86_64\nS:53421\n\
-             I:110592\nT:A compression/decompression Library\nU:https://zlib.net/\n\
-             L:Zlib\no:zlib\nm:Maintainer <m@example.invalid>\nt:1700000000\n\
-             D:so:libc.musl-x86_64.so.1\np:so:libz.so.1=1.3.1\nF:lib\nR:libz.so.1.3.1\n\n",
-        ),
-    ] {
-        let file = alpine.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    }
-
-    let db = dir.join("vulns.sqlite");
-    let mut fx = Fixture {
-        root: std::fs::canonicalize(root.path()).unwrap(),
-        dir: dir.clone(),
-        db: db.clone(),
-        no_store: dir.join("no-observations.sqlite"),
-        records: records.clone(),
-        import: String::new(),
-        alpine,
-        _root: root,
-    };
-    let out = fx.run(&[
-        "db".as_ref(),
-        "import".as_ref(),
-        "--db".as_ref(),
-        db.as_os_str(),
-        records.as_os_str(),
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.text);
-    fx.import = out.text;
-    Ok(fx)
+    Ok(root)
 }
 
 /// One run of inuse, as a snapshot shows it.
@@ -490,6 +526,7 @@ impl Fixture {
     /// Replaces the fixture's paths with placeholders.
     fn redact(&self, text: &str) -> String {
         text.replace(self.root.to_str().unwrap(), "[ROOT]")
+            .replace(self.stale_root.to_str().unwrap(), "[STALE-ROOT]")
             .replace(self.dir.to_str().unwrap(), "[FIXTURE]")
     }
 }
@@ -1117,7 +1154,7 @@ fn live_lock() -> std::sync::MutexGuard<'static, ()> {
 
 /// The fixture's `snapholder` running inside the root (`unshare -m chroot`), once it has
 /// reached its main loop: all its libraries mapped and relocated, sleeping between calls.
-fn start_holder(fx: &Fixture) -> Result<LiveProcess, Skip> {
+fn start_holder(root: &Path) -> Result<LiveProcess, Skip> {
     let unshare = require_tool("unshare")?;
     require_tool("chroot")?;
     let mut holder = LiveProcess::spawn(&mut clean_command(
@@ -1125,7 +1162,7 @@ fn start_holder(fx: &Fixture) -> Result<LiveProcess, Skip> {
         [
             "-m".as_ref(),
             "chroot".as_ref(),
-            fx.root.as_os_str(),
+            root.as_os_str(),
             "/usr/bin/snapholder".as_ref(),
         ],
     ));
@@ -1178,7 +1215,7 @@ fn live_settings(pid: u32) -> insta::Settings {
 fn ps_json_of_a_process_in_the_root() {
     let fx = or_skip!(fixture());
     let _live = live_lock();
-    let holder = or_skip!(start_holder(fx));
+    let holder = or_skip!(start_holder(&fx.root));
     let pid = holder.pid();
     let run = fx.run(&["ps", "--format", "json", &pid.to_string()]);
     assert_json(&run);
@@ -1189,7 +1226,7 @@ fn ps_json_of_a_process_in_the_root() {
 fn ps_table_of_a_process_in_the_root() {
     let fx = or_skip!(fixture());
     let _live = live_lock();
-    let holder = or_skip!(start_holder(fx));
+    let holder = or_skip!(start_holder(&fx.root));
     let pid = holder.pid();
     let run = fx.run(&["ps", &pid.to_string()]);
     live_settings(pid).bind(|| insta::assert_snapshot!("ps_table", run.text));
@@ -1211,7 +1248,7 @@ fn observed() -> Result<&'static Observed, Skip> {
         .get_or_init(|| {
             let fx = fixture()?;
             let _live = live_lock();
-            let holder = start_holder(fx)?;
+            let holder = start_holder(&fx.root)?;
             let store = fx.dir.join("observations.sqlite");
             let mut observer = LiveProcess::spawn(&mut fx.command(&[
                 "observe".as_ref(),
@@ -1371,7 +1408,7 @@ fn traced() -> Result<&'static Traced, Skip> {
         .get_or_init(|| {
             let fx = fixture()?;
             let _live = live_lock();
-            let holder = start_holder(fx)?;
+            let holder = start_holder(&fx.root)?;
             let store = fx.dir.join("traced.sqlite");
             let library = fx.root.join("usr/lib/x86_64-linux-gnu/libsnapa.so.1.2.3");
             let run = fx.run(&[
@@ -1448,4 +1485,78 @@ fn scan_json_with_a_trace() {
     let run = fx.run(&args);
     assert_json(&run);
     live_settings(tr.pid).bind(|| insta::assert_snapshot!("scan_json_traced", run.text));
+}
+
+/// [`live_settings`], and without the note a live sweep adds about the host's own processes
+/// it cannot read (a sandbox's pid 1, say): they are not the fixture's, and hosts differ. The
+/// table prints each note after a blank line; the JSON lists them in `notes`.
+fn live_scan_settings(pid: u32) -> insta::Settings {
+    let mut s = live_settings(pid);
+    let note = r"[0-9]+ process\(es\) could not be read even with CAP_SYS_PTRACE";
+    s.add_filter(&format!(r"\n\nnote: {note}[^\n]*"), "");
+    s.add_filter(
+        &format!(r#""notes": \[\n\s*"{note}[^"]*"\n\s*\]"#),
+        r#""notes": []"#,
+    );
+    s.add_filter(&format!(r#",\n\s*"{note}[^"]*""#), "");
+    s.add_filter(&format!(r#""{note}[^"]*",\n\s*"#), "");
+    s
+}
+
+/// `inuse scan` of the root with its live sweep (no `--no-live`): only processes whose root it
+/// is count, so the holder is the only one.
+fn scan_live(fx: &Fixture, root: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<&OsStr> = vec![
+        "scan".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--db".as_ref(),
+        fx.db.as_ref(),
+        "--store".as_ref(),
+        fx.no_store.as_ref(),
+        "--offline".as_ref(),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    fx.run(&all)
+}
+
+#[test]
+fn scan_live_with_the_holder() {
+    let fx = or_skip!(fixture());
+    let _live = live_lock();
+    let holder = or_skip!(start_holder(&fx.root));
+    let json = scan_live(fx, &fx.root, &["--format", "json"]);
+    assert_json(&json);
+    let table = scan_live(fx, &fx.root, &[]);
+    let settings = live_scan_settings(holder.pid());
+    settings.bind(|| {
+        insta::assert_snapshot!("scan_json_live", json.text);
+        insta::assert_snapshot!("scan_table_live", table.text);
+    });
+}
+
+#[test]
+fn a_library_replaced_under_a_running_process() {
+    let fx = or_skip!(fixture());
+    let _live = live_lock();
+    let holder = or_skip!(start_holder(&fx.stale_root));
+    // Replaced the way package managers do: a new file renamed over the mapped one.
+    let lib = fx
+        .stale_root
+        .join("usr/lib/x86_64-linux-gnu/libsnapa.so.1.2.3");
+    let fresh = lib.with_extension("3.dpkg-new");
+    std::fs::copy(&lib, &fresh).unwrap();
+    std::fs::rename(&fresh, &lib).unwrap();
+    let pid = holder.pid().to_string();
+    let ps = fx.run(&["ps", "--format", "json", &pid]);
+    assert_json(&ps);
+    let json = scan_live(fx, &fx.stale_root, &["--format", "json"]);
+    assert_json(&json);
+    let table = scan_live(fx, &fx.stale_root, &[]);
+    let settings = live_scan_settings(holder.pid());
+    settings.bind(|| {
+        insta::assert_snapshot!("ps_json_stale", ps.text);
+        insta::assert_snapshot!("scan_json_stale", json.text);
+        insta::assert_snapshot!("scan_table_stale", table.text);
+    });
 }
