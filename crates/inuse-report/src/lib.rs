@@ -12,6 +12,7 @@
 //! worst bug this tool can have.
 
 mod render;
+pub mod sbom;
 
 pub use render::{Format, columns, render};
 

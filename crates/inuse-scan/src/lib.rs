@@ -32,6 +32,8 @@ use inuse_runtime::store::Store as ObservationStore;
 use inuse_runtime::sweep::{ProcessReport, Sweep};
 use rayon::prelude::*;
 
+pub mod sbom;
+
 /// What a scan needs besides the root.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
