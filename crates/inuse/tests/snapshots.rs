@@ -1560,3 +1560,59 @@ fn a_library_replaced_under_a_running_process() {
         insta::assert_snapshot!("scan_table_stale", table.text);
     });
 }
+
+#[test]
+fn unused_live_with_the_holder() {
+    let fx = or_skip!(fixture());
+    let _live = live_lock();
+    let holder = or_skip!(start_holder(&fx.root));
+    let unused = |format: &str| {
+        fx.on_root(
+            "unused",
+            &[
+                "--db",
+                fx.db.to_str().unwrap(),
+                "--store",
+                fx.no_store.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+        )
+    };
+    let table = unused("table");
+    let json = unused("json");
+    assert_json(&json);
+    live_scan_settings(holder.pid()).bind(|| {
+        insta::assert_snapshot!("unused_table_live", table.text);
+        insta::assert_snapshot!("unused_json_live", json.text);
+    });
+}
+
+#[test]
+fn observe_show_of_an_empty_store() {
+    let fx = or_skip!(fixture());
+    let store = fx.dir.join("empty-observations.sqlite");
+    snap!(
+        "observe_show_empty",
+        fx.run(&[
+            "observe".as_ref(),
+            "--show".as_ref(),
+            "--store".as_ref(),
+            store.as_os_str()
+        ])
+    );
+}
+
+#[test]
+fn sbom_spdx_of_an_alpine_root() {
+    let fx = or_skip!(fixture());
+    let run = fx.run(&[
+        "sbom".as_ref(),
+        "--root".as_ref(),
+        fx.alpine.as_os_str(),
+        "--format".as_ref(),
+        "spdx-json".as_ref(),
+    ]);
+    assert_json(&run);
+    snap!("sbom_spdx_alpine", run);
+}
