@@ -41,8 +41,8 @@ pub use inuse::{DepsLibrary, DepsMissing, DepsObject, DepsReport, Inuse, InuseOu
 pub use live::{LiveProcess, clean_command, free_tcp_port};
 pub use oracle::{Listing, ListingKind, Loaded, Oracle, compare, parse_listing};
 pub use pkgtools::{
-    DpkgRow, RPM_QA_FORMAT, Verdict, dpkg_literal, dpkg_query_list, dpkg_query_search,
-    dpkg_warned_packages, rpm_query, rpm_query_all,
+    DpkgRow, RPM_QA_FORMAT, Verdict, dpkg_literal, dpkg_query_files, dpkg_query_list,
+    dpkg_query_search, dpkg_query_show, dpkg_warned_packages, rpm_query, rpm_query_all,
 };
 pub use process::{Captured, run_bounded};
 

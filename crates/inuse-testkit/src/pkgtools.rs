@@ -69,16 +69,39 @@ pub struct DpkgRow {
 /// `dpkg-query --admindir ADMINDIR -W`: every package dpkg knows in a state other than
 /// `not-installed`.
 pub fn dpkg_query_list(admindir: &Path) -> Result<Verdict<Vec<DpkgRow>>, Skip> {
+    let format = "${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t\
+                  ${source:Version}\\t${db:Status-Status}\\n";
+    Ok(match dpkg_query_show(admindir, format)? {
+        Verdict::Refused(why) => Verdict::Refused(why),
+        Verdict::Listed { rows, warnings } => Verdict::Listed {
+            rows: rows
+                .iter()
+                .map(|line| {
+                    let f: Vec<&str> = line.split('\t').collect();
+                    assert_eq!(f.len(), 6, "dpkg-query printed {line:?}");
+                    DpkgRow {
+                        name: f[0].to_owned(),
+                        version: f[1].to_owned(),
+                        arch: f[2].to_owned(),
+                        source_name: f[3].to_owned(),
+                        source_version: f[4].to_owned(),
+                        status: f[5].to_owned(),
+                    }
+                })
+                .collect(),
+            warnings,
+        },
+    })
+}
+
+/// `dpkg-query --admindir ADMINDIR -W -f FORMAT`: one row per output line.
+pub fn dpkg_query_show(admindir: &Path, format: &str) -> Result<Verdict<Vec<String>>, Skip> {
     let tool = require_tool("dpkg-query")?;
     let out = run_bounded(
         Command::new(tool)
             .arg("--admindir")
             .arg(admindir)
-            .args(["-W", "-f"])
-            .arg(
-                "${Package}\\t${Version}\\t${Architecture}\\t${source:Package}\\t\
-                 ${source:Version}\\t${db:Status-Status}\\n",
-            )
+            .args(["-W", "-f", format])
             .env("LC_ALL", "C"),
         TOOL_TIMEOUT,
     )
@@ -87,24 +110,8 @@ pub fn dpkg_query_list(admindir: &Path) -> Result<Verdict<Vec<DpkgRow>>, Skip> {
     if !out.success() {
         return Ok(Verdict::Refused(out.stderr));
     }
-    let rows = out
-        .stdout
-        .lines()
-        .map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            assert_eq!(f.len(), 6, "dpkg-query printed {line:?}");
-            DpkgRow {
-                name: f[0].to_owned(),
-                version: f[1].to_owned(),
-                arch: f[2].to_owned(),
-                source_name: f[3].to_owned(),
-                source_version: f[4].to_owned(),
-                status: f[5].to_owned(),
-            }
-        })
-        .collect();
     Ok(Verdict::Listed {
-        rows,
+        rows: out.stdout.lines().map(str::to_owned).collect(),
         warnings: out.stderr,
     })
 }
@@ -183,6 +190,31 @@ pub fn dpkg_query_search(
         }
     }
     Ok(owners)
+}
+
+/// `dpkg-query --admindir ADMINDIR -L PACKAGE`: the paths the package's list names.
+pub fn dpkg_query_files(admindir: &Path, package: &str) -> Result<Vec<String>, Skip> {
+    let tool = require_tool("dpkg-query")?;
+    let out = run_bounded(
+        Command::new(tool)
+            .arg("--admindir")
+            .arg(admindir)
+            .args(["-L", package])
+            .env("LC_ALL", "C"),
+        TOOL_TIMEOUT,
+    )
+    .map_err(|e| Skip::new(format!("cannot run dpkg-query: {e}")))?;
+    assert!(
+        out.success(),
+        "dpkg-query -L {package} failed: {}",
+        out.stderr
+    );
+    Ok(out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('/') && *l != "/.")
+        .map(str::to_owned)
+        .collect())
 }
 
 /// The query format of [`rpm_query_all`]: `NAME EPOCH VERSION RELEASE ARCH SOURCERPM`,

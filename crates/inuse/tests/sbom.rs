@@ -1,15 +1,127 @@
 //! `inuse sbom` as a user runs it: CycloneDX and SPDX documents of a fake Debian root (real
 //! ELF files built with gcc, a dpkg database written here) and of this host, each validated
-//! against the official schemas, and the dependency edges checked against what the files and
-//! the database say.
+//! against the official schemas, and the dependency edges checked against what the real
+//! tools say: `readelf -d` for each packaged ELF file's NEEDED entries, `dpkg-query -S` for
+//! the package that ships each needed library, `dpkg-query -W` for the declared
+//! dependencies.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use inuse_root::Root;
 use inuse_testkit::schema::validate;
-use inuse_testkit::{CBuild, FakeRoot};
+use inuse_testkit::{
+    CBuild, FakeRoot, Skip, Verdict, dpkg_query_files, dpkg_query_search, dpkg_query_show,
+    require_tool, run_bounded,
+};
 use serde_json::Value;
+
+/// `readelf -dW FILE`'s NEEDED entries; `None` when it is not an ELF file.
+fn readelf_needed(file: &Path) -> Result<Option<Vec<String>>, Skip> {
+    let tool = require_tool("readelf")?;
+    let out = run_bounded(
+        Command::new(tool).arg("-dW").arg(file).env("LC_ALL", "C"),
+        Duration::from_secs(60),
+    )
+    .map_err(|e| Skip::new(format!("cannot run readelf: {e}")))?;
+    if !out.success() {
+        return Ok(None);
+    }
+    Ok(Some(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("(NEEDED)"))
+            .filter_map(|l| Some(l.split_once('[')?.1.split_once(']')?.0.to_owned()))
+            .collect(),
+    ))
+}
+
+/// Package edges as the tools give them, for the packages in `which` (all when `None`):
+/// `linkage`, for every ELF file the package lists (`dpkg-query -L`, each path resolved
+/// inside the root), to the packages that ship a file named like one of its NEEDED entries
+/// (`dpkg-query -S '*/NAME'`), and `declared`, to the installed packages its `Depends` and
+/// `Pre-Depends` name. Self edges are left out. Needed names shipped by several packages are
+/// returned apart (dependent, candidates): only the loader's search decides between them.
+struct ToolEdges {
+    edges: BTreeSet<(String, String, String)>,
+    ambiguous: Vec<(String, BTreeSet<String>)>,
+}
+
+fn edges_from_tools(root: &Path, which: Option<&[&str]>) -> Result<ToolEdges, Skip> {
+    let admindir = root.join("var/lib/dpkg");
+    let rows = match dpkg_query_show(&admindir, "${Package}\\t${Pre-Depends}, ${Depends}\\n")? {
+        Verdict::Listed { rows, .. } => rows,
+        Verdict::Refused(why) => panic!("dpkg-query refuses the database: {why}"),
+    };
+    let installed: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.split_once('\t').map(|(p, _)| p.to_owned()))
+        .collect();
+    let in_root = Root::open(root).expect("root");
+    let mut kinds: BTreeMap<(String, String), BTreeSet<&str>> = BTreeMap::new();
+    let mut ambiguous = Vec::new();
+    for row in &rows {
+        let (pkg, depends) = row.split_once('\t').expect("tab");
+        if which.is_some_and(|w| !w.contains(&pkg)) {
+            continue;
+        }
+        for dep in depends.split([',', '|']) {
+            let dep = dep.split_whitespace().next().unwrap_or_default();
+            let dep = dep.split(':').next().unwrap_or(dep);
+            if installed.contains(dep) && dep != pkg {
+                kinds
+                    .entry((pkg.to_owned(), dep.to_owned()))
+                    .or_default()
+                    .insert("declared");
+            }
+        }
+        let mut needed = BTreeSet::new();
+        for path in dpkg_query_files(&admindir, pkg)? {
+            let Ok(real) = in_root.canonicalize(Path::new(&path)) else {
+                continue;
+            };
+            let host: PathBuf = root.join(real.strip_prefix("/").expect("absolute"));
+            if !host.is_file() {
+                continue;
+            }
+            needed.extend(readelf_needed(&host)?.unwrap_or_default());
+        }
+        let patterns: Vec<String> = needed.iter().map(|n| format!("*/{n}")).collect();
+        let shipped = dpkg_query_search(&admindir, &patterns)?;
+        for name in &needed {
+            let owners: BTreeSet<String> = shipped
+                .iter()
+                .filter(|(p, _)| p.rsplit('/').next() == Some(name.as_str()))
+                .flat_map(|(_, o)| o.iter().cloned())
+                .filter(|o| o != pkg)
+                .collect();
+            match owners.len() {
+                0 => {}
+                1 => {
+                    let dep = owners.into_iter().next().expect("one");
+                    kinds
+                        .entry((pkg.to_owned(), dep))
+                        .or_default()
+                        .insert("linkage");
+                }
+                _ => ambiguous.push((pkg.to_owned(), owners)),
+            }
+        }
+    }
+    let edges = kinds
+        .into_iter()
+        .map(|((a, b), k)| {
+            let k: Vec<&str> = ["linkage", "declared"]
+                .into_iter()
+                .filter(|x| k.contains(x))
+                .collect();
+            (a, b, k.join("+"))
+        })
+        .collect();
+    Ok(ToolEdges { edges, ambiguous })
+}
 
 fn sbom(root: &Path, format: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_inuse"))
@@ -110,8 +222,8 @@ fn fake_debian() -> Option<FakeRoot> {
     }
     root.write(
         "/var/lib/dpkg/status",
-        "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: amd64\n\n\
-         Package: libfoo1\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nSource: foo\n\n\
+        "Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: amd64\nMulti-Arch: same\n\n\
+         Package: libfoo1\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nMulti-Arch: same\nSource: foo\n\n\
          Package: app\nStatus: install ok installed\nVersion: 2.0\nArchitecture: amd64\nDepends: libfoo1 (>= 1.0), libc6\n",
     )
     .write(
@@ -122,7 +234,9 @@ fn fake_debian() -> Option<FakeRoot> {
         "/var/lib/dpkg/info/libfoo1:amd64.list",
         format!("/.\n/usr\n{ml}\n{ml}/libfoo.so.1\n"),
     )
-    .write("/var/lib/dpkg/info/app.list", "/.\n/usr\n/usr/bin\n/usr/bin/app\n");
+    .write("/var/lib/dpkg/info/app.list", "/.\n/usr\n/usr/bin\n/usr/bin/app\n")
+    // The multiarch layout: `Multi-Arch: same` lists are `NAME:ARCH.list` for dpkg too.
+    .write("/var/lib/dpkg/info/format", "1\n");
     Some(root)
 }
 
@@ -133,15 +247,22 @@ fn fake_root_sbom_validates_and_has_linkage_and_declared_edges() {
     };
     let cdx = sbom(root.path(), "cyclonedx-json");
     let edges = cdx_edges(&cdx);
-    let want: BTreeSet<(String, String, String)> = [
-        ("app", "libfoo1", "linkage+declared"),
-        ("app", "libc6", "linkage+declared"),
-        ("libfoo1", "libc6", "linkage"),
-    ]
-    .into_iter()
-    .map(|(a, b, k)| (a.to_owned(), b.to_owned(), k.to_owned()))
-    .collect();
-    assert_eq!(edges, want);
+    let tools = match edges_from_tools(root.path(), None) {
+        Ok(t) => t,
+        Err(skip) => {
+            skip.report();
+            return;
+        }
+    };
+    assert!(tools.ambiguous.is_empty(), "{:?}", tools.ambiguous);
+    assert_eq!(
+        edges, tools.edges,
+        "ours, then readelf -d + dpkg-query -S / -W"
+    );
+    // The fixture has what it is for: both kinds, and an edge of linkage alone.
+    for kind in ["linkage+declared", "linkage"] {
+        assert!(edges.iter().any(|(_, _, k)| k == kind), "{kind}: {edges:?}");
+    }
     assert_eq!(cdx["metadata"]["component"]["name"], "debian");
     assert_eq!(cdx["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
     // Reproducible: the same input and SOURCE_DATE_EPOCH give the same document.
@@ -191,17 +312,43 @@ fn host_sbom_validates_and_has_the_xz_edge() {
         spdx["packages"].as_array().expect("packages").len(),
         comps.len() + 1
     );
+    // libsystemd0's linkage edges (it linked liblzma5, the xz backdoor's way in) against
+    // readelf -d and dpkg -S over the host's database.
     let installed = |name: &str| comps.iter().any(|c| c["name"] == name);
-    if installed("libsystemd0") && installed("liblzma5") {
-        let edges = cdx_edges(&cdx);
-        assert!(
-            edges
-                .iter()
-                .any(|(a, b, k)| a == "libsystemd0" && b == "liblzma5" && k.contains("linkage")),
-            "libsystemd0 -> liblzma5 linkage edge missing"
-        );
+    if installed("libsystemd0") {
+        let tools = match edges_from_tools(Path::new("/"), Some(&["libsystemd0"])) {
+            Ok(t) => t,
+            Err(skip) => {
+                skip.report();
+                return;
+            }
+        };
+        let ours: BTreeSet<String> = cdx_edges(&cdx)
+            .into_iter()
+            .filter(|(a, _, k)| a == "libsystemd0" && k.contains("linkage"))
+            .map(|(_, b, _)| b)
+            .collect();
+        let sure: BTreeSet<String> = tools
+            .edges
+            .iter()
+            .filter(|(_, _, k)| k.contains("linkage"))
+            .map(|(_, b, _)| b.clone())
+            .collect();
+        assert!(!sure.is_empty(), "readelf finds no library of libsystemd0");
+        // A name shipped by several packages (libc.so.6 by libc6, libc6-i386, ...): the
+        // loader picks one of them.
+        let mut may = sure.clone();
+        for (_, candidates) in &tools.ambiguous {
+            assert!(
+                candidates.iter().any(|c| ours.contains(c)),
+                "none of {candidates:?} in {ours:?}"
+            );
+            may.extend(candidates.iter().cloned());
+        }
+        assert!(sure.is_subset(&ours), "ours {ours:?}, the tools' {sure:?}");
+        assert!(ours.is_subset(&may), "ours {ours:?}, the tools' {may:?}");
     } else {
-        eprintln!("SKIPPED libsystemd0 -> liblzma5: not both installed");
+        Skip::new("libsystemd0 is not installed here").report();
     }
     schema_ok("cyclonedx-bom-1.6.schema.json", &cdx);
     schema_ok("spdx-2.3.schema.json", &spdx);
