@@ -1,45 +1,49 @@
-//! The host's dpkg database against the real `dpkg-query`: the installed package set, and the
-//! owner of every ELF file under `/usr` in both merged-/usr spellings.
+//! The host's dpkg database against the real `dpkg-query`: the package set (every state but
+//! `config-files`, which is not installed), and the owner of every ELF file under `/usr` in
+//! both merged-/usr spellings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use inuse_pkgdb::{Inventory, Manager};
 use inuse_root::{FileKind, Root};
+use inuse_testkit::{
+    Skip, Verdict, dpkg_literal, dpkg_query_list, dpkg_query_search, or_skip, require_tool,
+};
 
-fn have_dpkg() -> bool {
-    Path::new("/var/lib/dpkg/status").exists()
-        && Command::new("dpkg-query").arg("--version").output().is_ok()
+/// The host's dpkg database and `dpkg-query`, or why not.
+fn host_dpkg() -> Result<(), Skip> {
+    require_tool("dpkg-query")?;
+    if Path::new("/var/lib/dpkg/status").exists() {
+        Ok(())
+    } else {
+        Err(Skip::new("this host has no dpkg database"))
+    }
 }
 
-/// dpkg's Status is "installed" (the second letter of `db:Status-Abbrev`).
-fn installed(status: Option<&str>) -> bool {
-    status.is_none_or(|s| s.split_whitespace().nth(2) == Some("installed"))
-}
-
+/// Every package `dpkg-query -W` lists is ours, in every state but `config-files` (which is
+/// in `not_installed`), with the same version, architecture and source.
 #[test]
 fn installed_set_equals_dpkg_query() {
-    if !have_dpkg() {
-        eprintln!("SKIPPED installed_set_equals_dpkg_query: no dpkg on this host");
-        return;
-    }
-    let out = Command::new("dpkg-query")
-        .args([
-            "-W",
-            "-f",
-            "${Package}\t${Architecture}\t${Version}\t${source:Package}\t${source:Version}\t${db:Status-Abbrev}\n",
-        ])
-        .output()
-        .expect("dpkg-query runs");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let want: BTreeSet<[String; 5]> = text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.len() == 6 && f[5].as_bytes().get(1) == Some(&b'i'))
-                .then(|| [f[0], f[1], f[2], f[3], f[4]].map(str::to_owned))
+    or_skip!(host_dpkg());
+    let admindir = Path::new("/var/lib/dpkg");
+    let rows = match or_skip!(dpkg_query_list(admindir)) {
+        Verdict::Listed { rows, .. } => rows,
+        Verdict::Refused(why) => panic!("dpkg-query refuses the host's database: {why}"),
+    };
+    let want: BTreeSet<[String; 5]> = rows
+        .iter()
+        .filter(|r| r.status != "config-files")
+        .map(|r| {
+            [
+                &r.name,
+                &r.arch,
+                &r.version,
+                &r.source_name,
+                &r.source_version,
+            ]
+            .map(Clone::clone)
         })
         .collect();
     let root = Root::host().expect("host root");
@@ -47,7 +51,7 @@ fn installed_set_equals_dpkg_query() {
     let got: BTreeSet<[String; 5]> = inv
         .packages
         .iter()
-        .filter(|p| p.manager == Manager::Dpkg && installed(p.status.as_deref()))
+        .filter(|p| p.manager == Manager::Dpkg)
         .map(|p| {
             [
                 &p.name,
@@ -66,6 +70,18 @@ fn installed_set_equals_dpkg_query() {
         "missing {missing:?}\nextra {extra:?}"
     );
     assert!(!want.is_empty());
+    let rc: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.status == "config-files")
+        .map(|r| r.name.as_str())
+        .collect();
+    let not: BTreeSet<&str> = inv
+        .not_installed
+        .iter()
+        .filter(|n| n.status.ends_with(" config-files"))
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(not, rc, "config-files packages");
     assert!(
         inv.problems.is_empty(),
         "problems on the host: {:?}",
@@ -111,52 +127,9 @@ fn other_spelling(root: &Root, path: &Path) -> Option<PathBuf> {
     (root.canonicalize(&alias).ok()? != alias).then(|| Path::new("/").join(rest))
 }
 
-/// `dpkg-query -S` for many exact paths: path -> owning package names (arch qualifiers
-/// dropped); diversion lines are returned apart as (from, to, by).
-fn dpkg_owners(paths: &[&Path]) -> HashMap<PathBuf, BTreeSet<String>> {
-    let mut owners: HashMap<PathBuf, BTreeSet<String>> = HashMap::new();
-    for chunk in paths.chunks(2000) {
-        let args: Vec<String> = chunk
-            .iter()
-            .map(|p| {
-                let s = p.to_str().expect("utf-8 path");
-                let mut e = String::new();
-                for c in s.chars() {
-                    if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                        e.push('\\');
-                    }
-                    e.push(c);
-                }
-                e
-            })
-            .collect();
-        let out = Command::new("dpkg-query")
-            .arg("-S")
-            .args(&args)
-            .output()
-            .expect("dpkg-query -S runs");
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if line.starts_with("diversion by ") {
-                continue;
-            }
-            let Some((pkgs, path)) = line.split_once(": ") else {
-                continue;
-            };
-            let set = owners.entry(PathBuf::from(path)).or_default();
-            for p in pkgs.split(", ") {
-                set.insert(p.split(':').next().unwrap_or(p).to_owned());
-            }
-        }
-    }
-    owners
-}
-
 #[test]
 fn owner_of_every_elf_under_usr_equals_dpkg_s() {
-    if !have_dpkg() {
-        eprintln!("SKIPPED owner_of_every_elf_under_usr_equals_dpkg_s: no dpkg on this host");
-        return;
-    }
+    or_skip!(host_dpkg());
     let root = Root::host().expect("host root");
     let t = std::time::Instant::now();
     let (inv, index) = Inventory::load_with_owners(&root);
@@ -185,12 +158,21 @@ fn owner_of_every_elf_under_usr_equals_dpkg_s() {
             asked.push(a);
         }
     }
-    let dpkg = dpkg_owners(&asked);
+    let patterns: Vec<String> = asked
+        .iter()
+        .map(|p| dpkg_literal(p.to_str().expect("utf-8 path")))
+        .collect();
+    let dpkg = or_skip!(dpkg_query_search(Path::new("/var/lib/dpkg"), &patterns));
     let diversions = inuse_pkgdb::dpkg::parse_diversions(
         &std::fs::read("/var/lib/dpkg/diversions").unwrap_or_default(),
     );
     let empty = BTreeSet::new();
-    let listed = |p: &Path| dpkg.get(p).unwrap_or(&empty).clone();
+    let listed = |p: &Path| {
+        p.to_str()
+            .and_then(|p| dpkg.get(p))
+            .unwrap_or(&empty)
+            .clone()
+    };
 
     let mut mismatches: BTreeMap<PathBuf, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     let mut owned = 0usize;
