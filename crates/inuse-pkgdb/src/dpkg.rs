@@ -7,12 +7,14 @@
 //! `pkg_infodb_get_file`).
 //!
 //! Which stanzas are installed packages follows `dpkg-query -W` over the same database (the
-//! oracle of `tests/peers.rs` and `crates/inuse/tests/peers.rs`):
+//! oracle of `tests/dpkg_states.rs` and `crates/inuse/tests/peers.rs`):
 //! - only the third word of `Status` tells whether files are on disk; `hold`/`deinstall`
-//!   wants do not change that. `config-files` and `not-installed` packages have no files left
-//!   but their conffiles (dpkg does not even read their lists: `ensure_packagefiles_available`
-//!   in `src/main/filesdb.c`), so they go to [`crate::NotInstalled`]. Every other state is
-//!   listed, with its [`crate::Package::status`]. That includes `half-installed`: an unpack or
+//!   wants do not change that. `not-installed` packages have no files left, `config-files`
+//!   ones only their conffiles (at removal dpkg rewrites the list down to them, and
+//!   `dpkg -S` still names the package for them): both go to [`crate::NotInstalled`], and the
+//!   file index, which holds installed packages only, leaves those conffiles unowned. Every
+//!   other state is listed, with its [`crate::Package::status`]. That includes
+//!   `half-installed`: an unpack or
 //!   a removal stopped half way, so some of its files are on disk; `dpkg-query -W` lists it
 //!   and `dpkg -S` still attributes its listed files to it, and so do we (a file on disk must
 //!   never look unowned because its package is broken);
