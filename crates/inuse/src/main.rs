@@ -7,6 +7,7 @@
 
 mod commands;
 mod exit;
+mod pretty;
 
 use std::process::ExitCode;
 

@@ -10,9 +10,9 @@ use std::io::{self, Write};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_runtime::{Limits, ProcessReport, Sweep, Sweeper};
-use rayon::prelude::*;
 
 use crate::exit::Code;
+use crate::pretty;
 
 /// Arguments of `inuse ps`.
 #[derive(Args, Debug)]
@@ -86,43 +86,16 @@ pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
 
 /// The sweep as one pretty-printed JSON document, byte for byte what
 /// `serde_json::to_writer_pretty` of the whole [`Sweep`] writes, but with the processes
-/// serialised in parallel (a few megabytes for a host's processes) and each indented to its
-/// depth.
+/// serialised in parallel (a few megabytes for a host's processes).
 fn write_json(mut out: impl Write, sweep: &Sweep) -> io::Result<()> {
-    let kernel = indented(&sweep.kernel, 1)?;
-    let processes = sweep
-        .processes
-        .par_iter()
-        .map(|p| indented(p, 2))
-        .collect::<io::Result<Vec<Vec<u8>>>>()?;
-    out.write_all(b"{\n  \"kernel\": ")?;
-    out.write_all(&kernel)?;
-    out.write_all(b",\n  \"processes\": [")?;
-    if !processes.is_empty() {
-        for (i, p) in processes.iter().enumerate() {
-            out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-            out.write_all(p)?;
-        }
-        out.write_all(b"\n  ")?;
-    }
-    out.write_all(b"]\n}\n")
-}
-
-/// `value` pretty-printed as if nested `depth` levels deep (two spaces a level): every line
-/// after the first gains the indentation. Newlines inside strings are escaped by JSON, so
-/// every raw newline is one of the printer's.
-fn indented<T: serde::Serialize>(value: &T, depth: usize) -> io::Result<Vec<u8>> {
-    let plain = serde_json::to_vec_pretty(value)?;
-    let pad = &b"                "[..(depth * 2).min(16)];
-    let mut out = Vec::with_capacity(plain.len() + plain.len() / 8);
-    for (i, line) in plain.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            out.push(b'\n');
-            out.extend_from_slice(pad);
-        }
-        out.extend_from_slice(line);
-    }
-    Ok(out)
+    let kernel = pretty::indented(&sweep.kernel, 1)?;
+    pretty::write_object_with_array(
+        &mut out,
+        &[("kernel", kernel)],
+        "processes",
+        &sweep.processes,
+        |p| p,
+    )
 }
 
 fn process_line(p: &ProcessReport) -> String {
