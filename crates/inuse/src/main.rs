@@ -8,6 +8,7 @@
 mod commands;
 mod exit;
 mod pretty;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -18,6 +18,7 @@ use inuse_osv::update::{self, Outcome};
 use inuse_root::Root;
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse db`.
 #[derive(Args, Debug)]
@@ -50,6 +51,8 @@ struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+// The shared `--root`, with what it means here.
+#[command(mut_arg("root", |a| a.help("The root whose distribution decides the default ecosystem")))]
 struct UpdateArgs {
     /// Ecosystem to download, as OSV names it (`Debian`, `AlmaLinux`, `Rocky Linux`; a
     /// release such as `Debian:12` selects its ecosystem's archive). Repeatable
@@ -62,9 +65,8 @@ struct UpdateArgs {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 
-    /// The root whose distribution decides the default ecosystem.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 }
 
 #[derive(Args, Debug)]
@@ -179,7 +181,7 @@ fn root_ecosystem(root_dir: &Path) -> anyhow::Result<String> {
 
 fn update(path: &Path, args: &UpdateArgs) -> anyhow::Result<Code> {
     let mut names: Vec<String> = if args.ecosystems.is_empty() {
-        vec![root_ecosystem(&args.root)?]
+        vec![root_ecosystem(args.root.dir())?]
     } else {
         args.ecosystems.clone()
     };

@@ -20,6 +20,7 @@ use serde::{Serialize, Serializer};
 
 use crate::exit::Code;
 use crate::pretty;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse deps`.
 #[derive(Args, Debug)]
@@ -28,10 +29,8 @@ pub struct DepsArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Analyse this directory as the root filesystem: every path, symlink, cache and config
-    /// file is resolved inside it. Nothing outside it is read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// Descend into directories and analyse every ELF file below them (others are skipped).
     #[arg(short = 'r', long)]
@@ -91,8 +90,7 @@ struct Outcome {
 
 /// Runs `inuse deps`.
 pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
-    let root = Root::open(&args.root)
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let root = args.root.open()?;
     // The emulated process runs in our current directory on the host, at / elsewhere.
     let cwd = if root.is_host() {
         std::env::current_dir().context("cannot read the current directory")?
@@ -147,7 +145,7 @@ pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
         eprintln!(
             "inuse: warning: {}: no /etc/ld.so.cache; libraries were looked up in the \
              directories of /etc/ld.so.conf, as the loader will find them once ldconfig has run",
-            args.root.display()
+            args.root.dir().display()
         );
     }
     if let Some(e) = resolver.cache_error() {
@@ -184,7 +182,7 @@ pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = if format == Format::Json {
-        write_json(&mut out, &args.root, &outcomes, args.why.as_deref())
+        write_json(&mut out, args.root.dir(), &outcomes, args.why.as_deref())
     } else if args.count {
         write_count(&mut out, &outcomes)
     } else if let Some(name) = &args.why {

@@ -7,23 +7,21 @@
 //! it yields is a real path and the index is asked without further filesystem access.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_pkgdb::Inventory;
 use inuse_pkgdb::elfscan::{self, ScanOptions};
-use inuse_root::Root;
 use serde_json::json;
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse inventory`.
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// Analyse this directory as the root filesystem; nothing outside it is read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -46,8 +44,7 @@ enum Format {
 
 /// Runs `inuse inventory`.
 pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
-    let root = Root::open(&args.root)
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let root = args.root.open()?;
     let (inv, index) = Inventory::load_with_owners(&root);
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");
@@ -60,7 +57,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
         let message = format!(
             "no dpkg, rpm or apk database found under {} (looked for {}): only packages \
              embedded in ELF files are listed",
-            args.root.display(),
+            args.root.dir().display(),
             inuse_pkgdb::DATABASE_PATHS.join(", ")
         );
         eprintln!("inuse: warning: {message}");
@@ -84,7 +81,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => {
             let doc = json!({
-                "root": args.root,
+                "root": args.root.dir(),
                 "distro": inv.distro,
                 "packages": inv.packages,
                 "not_installed": inv.not_installed,

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_pkgdb::Inventory;
-use inuse_root::Root;
 use serde_json::{Value, json};
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse owner`.
 #[derive(Args, Debug)]
@@ -22,9 +22,8 @@ pub struct OwnerArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Analyse this directory as the root filesystem; nothing outside it is read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -44,8 +43,7 @@ enum Format {
 /// [`Code::Findings`] when some have none, [`Code::Partial`] when some path does not exist
 /// (or cannot be looked at) or a database could not be read.
 pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
-    let root = Root::open(&args.root)
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let root = args.root.open()?;
     let (inv, index) = Inventory::load_with_owners(&root);
     for p in &inv.problems {
         eprintln!("inuse: warning: {p}");

@@ -8,21 +8,19 @@
 //! v4 UUID from the kernel.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_report::sbom;
-use inuse_root::Root;
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse sbom`.
 #[derive(Args, Debug)]
 pub struct SbomArgs {
-    /// Analyse this directory as the root filesystem; nothing outside it is read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::CyclonedxJson)]
@@ -40,9 +38,8 @@ enum Format {
 
 /// Runs `inuse sbom`.
 pub fn run(args: &SbomArgs) -> anyhow::Result<Code> {
-    let root = Root::open(&args.root)
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
-    let facts = inuse_scan::sbom::build(&root, &args.root);
+    let root = args.root.open()?;
+    let facts = inuse_scan::sbom::build(&root, args.root.dir());
     for p in facts.inventory_problems.iter().chain(&facts.scan_problems) {
         eprintln!("inuse: warning: {p}");
     }

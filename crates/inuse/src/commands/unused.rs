@@ -15,13 +15,13 @@ use inuse_osv::store::Store as VulnStore;
 use serde_json::json;
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse unused`.
 #[derive(Args, Debug)]
 pub struct UnusedArgs {
-    /// The root filesystem to analyse [default: the host].
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// The vulnerability store, for the vulnerability count of each package [default: as
     /// for `inuse scan`]. Missing data only leaves the counts at zero.
@@ -53,9 +53,7 @@ enum UnusedFormat {
 /// Runs `inuse unused`.
 pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
     // A mistyped --root must fail at once, not after a sweep of every live process.
-    let dir = inuse_root::Root::open(&args.root)
-        .map(|r| r.dir().to_owned())
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let dir = args.root.open()?.dir().to_owned();
     let sweep = if args.no_live {
         None
     } else {

@@ -8,21 +8,19 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_osv::{Finding, Store, match_inventory};
 use inuse_pkgdb::Inventory;
-use inuse_root::Root;
 use serde::Serialize;
 
 use crate::exit::Code;
+use crate::settings::RootArg;
 
 /// Arguments of `inuse vulns`.
 #[derive(Args, Debug)]
 pub struct VulnsArgs {
-    /// Analyse this directory as the root filesystem; nothing outside it is read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    #[command(flatten)]
+    root: RootArg,
 
     /// The vulnerability database [default: $INUSE_DB, /var/lib/inuse/vulns.sqlite as root,
     /// else $XDG_DATA_HOME/inuse/vulns.sqlite].
@@ -45,8 +43,7 @@ enum Format {
 
 /// Runs `inuse vulns`.
 pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
-    let root = Root::open(&args.root)
-        .with_context(|| format!("cannot open root {}", args.root.display()))?;
+    let root = args.root.open()?;
     let path = super::db::store_path(args.db.as_deref())?;
     let store = Store::open_read_only(&path)?;
     let inv = Inventory::load(&root);
@@ -61,7 +58,7 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     if matches.packages_checked == 0 {
         eprintln!(
             "inuse: {}: no installed package of a distribution with OSV data ({} packages, ecosystem {})",
-            args.root.display(),
+            args.root.dir().display(),
             inv.packages.len(),
             ecosystem.as_deref().unwrap_or("unknown")
         );
@@ -82,7 +79,7 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
                 problems: &'a [String],
             }
             let doc = Doc {
-                root: &args.root,
+                root: args.root.dir(),
                 ecosystem: ecosystem.as_deref(),
                 findings: &matches.findings,
                 packages_checked: matches.packages_checked,
