@@ -1349,26 +1349,6 @@ impl Writer<'_> {
     }
 }
 
-/// The default store path: `$INUSE_DB`; as root `/var/lib/inuse/vulns.sqlite`; otherwise
-/// `$XDG_DATA_HOME/inuse/vulns.sqlite`, or `~/.local/share/inuse/vulns.sqlite`.
-pub fn default_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("INUSE_DB").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    if rustix::process::geteuid().is_root() {
-        return Some(PathBuf::from("/var/lib/inuse/vulns.sqlite"));
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|p| Path::new(p).is_absolute())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(|h| Path::new(&h).join(".local/share"))
-        })?;
-    Some(data.join("inuse/vulns.sqlite"))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

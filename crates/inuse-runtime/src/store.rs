@@ -565,26 +565,6 @@ impl Store {
     }
 }
 
-/// Where the observation store lives by default: `$INUSE_STORE`, else
-/// `/var/lib/inuse/observations.sqlite` as root, else
-/// `$XDG_DATA_HOME/inuse/observations.sqlite` (or `~/.local/share/inuse/...`).
-pub fn default_path() -> Option<std::path::PathBuf> {
-    use std::path::PathBuf;
-    if let Some(p) = std::env::var_os("INUSE_STORE").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    if rustix::process::geteuid().is_root() {
-        return Some(PathBuf::from("/var/lib/inuse/observations.sqlite"));
-    }
-    let base = match std::env::var_os("XDG_DATA_HOME").filter(|p| Path::new(p).is_absolute()) {
-        Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".local/share")
-        }
-    };
-    Some(base.join("inuse/observations.sqlite"))
-}
-
 /// A function `inuse trace` saw entered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionHit {

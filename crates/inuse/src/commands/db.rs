@@ -1,10 +1,9 @@
 //! `inuse db`: the offline vulnerability database (import, update, status).
 //!
-//! The store is one SQLite file (`inuse-osv`): `--db PATH`, else `$INUSE_DB`, else
-//! `/var/lib/inuse/vulns.sqlite` as root and `$XDG_DATA_HOME/inuse/vulns.sqlite` (or
-//! `~/.local/share/inuse/`) otherwise. `import` reads OSV files, directories and osv.dev-style
-//! zip archives from disk, for hosts without network; `update` downloads osv.dev's archives
-//! of the ecosystems in use. Both write in one transaction, so an interrupted run changes
+//! The store is one SQLite file (`inuse-osv`), where `--db` and its defaults say
+//! ([`crate::settings`]). `import` reads OSV files, directories and osv.dev-style zip archives
+//! from disk, for hosts without network; `update` downloads osv.dev's archives of the
+//! ecosystems in use. Both write in one transaction, so an interrupted run changes
 //! nothing. A record that does not validate is reported on stderr and skipped.
 
 use std::io::{self, Write};
@@ -18,15 +17,15 @@ use inuse_osv::update::{self, Outcome};
 use inuse_root::Root;
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{DbArg, RootArg};
 
 /// Arguments of `inuse db`.
 #[derive(Args, Debug)]
+// The shared `--db`, given before or after the subcommand.
+#[command(mut_arg("db", |a| a.global(true)))]
 pub struct DbArgs {
-    /// The vulnerability database [default: $INUSE_DB, /var/lib/inuse/vulns.sqlite as root,
-    /// else $XDG_DATA_HOME/inuse/vulns.sqlite].
-    #[arg(long, value_name = "PATH", global = true)]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
 
     #[command(subcommand)]
     command: DbCommand,
@@ -85,19 +84,9 @@ enum Format {
     Json,
 }
 
-/// The store path from `--db`, `$INUSE_DB` or the defaults.
-pub fn store_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    match explicit {
-        Some(p) => Ok(p.to_owned()),
-        None => inuse_osv::store::default_path().context(
-            "no place for the vulnerability database: set --db, INUSE_DB, XDG_DATA_HOME or HOME",
-        ),
-    }
-}
-
 /// Runs `inuse db`.
 pub fn run(args: &DbArgs) -> anyhow::Result<Code> {
-    let path = store_path(args.db.as_deref())?;
+    let path = args.db.require()?;
     match &args.command {
         DbCommand::Import(a) => import(&path, a),
         DbCommand::Update(a) => update(&path, a),

@@ -18,6 +18,7 @@ use inuse_runtime::store::Store;
 use inuse_runtime::{Limits, Sweeper};
 
 use crate::exit::Code;
+use crate::settings::StoreArg;
 
 /// Arguments of `inuse observe`.
 #[derive(Args, Debug)]
@@ -35,10 +36,8 @@ pub struct ObserveArgs {
     #[arg(long)]
     forever: bool,
 
-    /// The observation store [default: $INUSE_STORE, else
-    /// $XDG_DATA_HOME/inuse/observations.sqlite, or /var/lib/inuse/observations.sqlite as root].
-    #[arg(long, value_name = "PATH")]
-    store: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
 
     /// Print what the latest window of the store holds, and exit without sweeping.
     #[arg(long)]
@@ -49,12 +48,10 @@ pub struct ObserveArgs {
 pub(crate) use inuse_model::time::parse_std_duration as parse_duration;
 
 fn open_store(args: &ObserveArgs) -> anyhow::Result<(Store, PathBuf)> {
-    let path = match &args.store {
-        Some(p) => p.clone(),
-        None => inuse_runtime::store::default_path().context(
-            "cannot choose a store: neither XDG_DATA_HOME nor HOME is set; pass --store",
-        )?,
-    };
+    let path = args
+        .store
+        .path()
+        .context("cannot choose a store: neither XDG_DATA_HOME nor HOME is set; pass --store")?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

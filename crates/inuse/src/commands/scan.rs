@@ -15,6 +15,7 @@ use inuse_report::{Format, Report, Tier, Window, render};
 use inuse_scan::Settings;
 
 use crate::exit::Code;
+use crate::settings::{DbArg, StoreArg};
 
 /// Arguments of `inuse scan`.
 #[derive(Args, Debug)]
@@ -24,15 +25,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
 
-    /// The vulnerability store [default: $INUSE_DB, else /var/lib/inuse/vulns.sqlite as
-    /// root, else $XDG_DATA_HOME/inuse/vulns.sqlite].
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
 
-    /// The observation store written by `inuse observe` [default: $INUSE_STORE, else
-    /// /var/lib/inuse/observations.sqlite as root, else $XDG_DATA_HOME/inuse/observations.sqlite].
-    #[arg(long, value_name = "PATH")]
-    store: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
 
     /// How long packages must have been observed never loaded before VEX says
     /// `not_affected` (e.g. 24h, 7d, 0s).
@@ -168,11 +165,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
         }
     };
 
-    let observations = match args
-        .store
-        .clone()
-        .or_else(inuse_runtime::store::default_path)
-    {
+    let observations = match args.store.path() {
         Some(p) if p.exists() => Some(
             inuse_runtime::store::Store::open(&p)
                 .with_context(|| format!("cannot open the observation store {}", p.display()))?,
@@ -269,7 +262,7 @@ fn open_vulns(
     args: &ScanArgs,
     scans: &[(inuse_scan::RootScan, Window)],
 ) -> anyhow::Result<Option<VulnStore>> {
-    let Some(path) = args.db.clone().or_else(inuse_osv::store::default_path) else {
+    let Some(path) = args.db.path() else {
         eprintln!("inuse: warning: no place for the vulnerability store: pass --db");
         return Ok(None);
     };

@@ -24,6 +24,7 @@ use inuse_trace::{LibraryFunctions, LibraryResult, Session, Tracefs};
 use serde_json::json;
 
 use crate::exit::Code;
+use crate::settings::DbArg;
 
 /// Arguments of `inuse trace`.
 #[derive(Args, Debug)]
@@ -55,10 +56,8 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PATH")]
     store: Option<PathBuf>,
 
-    /// The vulnerability database for `--loaded-vulnerable` [default: $INUSE_DB,
-    /// /var/lib/inuse/vulns.sqlite as root, else $XDG_DATA_HOME/inuse/vulns.sqlite].
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -246,7 +245,7 @@ fn choose_libraries(
         }
     }
     if args.loaded_vulnerable {
-        let db = super::db::store_path(args.db.as_deref())?;
+        let db = args.db.require()?;
         let osv = inuse_osv::Store::open_read_only(&db)
             .with_context(|| format!("cannot open the vulnerability database {}", db.display()))?;
         let found = inuse_trace::select::loaded_vulnerable(&osv, packages)?;

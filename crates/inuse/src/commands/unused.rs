@@ -7,7 +7,6 @@
 //! unused for them.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -15,7 +14,7 @@ use inuse_osv::store::Store as VulnStore;
 use serde_json::json;
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{DbArg, RootArg, StoreArg};
 
 /// Arguments of `inuse unused`.
 #[derive(Args, Debug)]
@@ -23,14 +22,11 @@ pub struct UnusedArgs {
     #[command(flatten)]
     root: RootArg,
 
-    /// The vulnerability store, for the vulnerability count of each package [default: as
-    /// for `inuse scan`]. Missing data only leaves the counts at zero.
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
 
-    /// The observation store written by `inuse observe` [default: as for `inuse scan`].
-    #[arg(long, value_name = "PATH")]
-    store: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = UnusedFormat::Table)]
@@ -65,10 +61,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
     if let Some(s) = &sweep {
         inuse_scan::add_sweep(&mut scan, s);
     }
-    let store_path = args
-        .store
-        .clone()
-        .or_else(inuse_runtime::store::default_path);
+    let store_path = args.store.path();
     // Libraries `inuse trace` probed in which no function was ever entered (host root only:
     // trace probes host paths).
     let mut untouched: Vec<inuse_trace::store::StoredLibrary> = Vec::new();
@@ -97,8 +90,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
     }
     let vulns = args
         .db
-        .clone()
-        .or_else(inuse_osv::store::default_path)
+        .path()
         .and_then(|p| VulnStore::open_read_only(&p).ok());
     let packages = inuse_scan::unused_packages(&scan, vulns.as_ref())?;
     let links = inuse_scan::unused_links(&dir, &scan.executables)?;

@@ -6,7 +6,7 @@
 //! renderings of the same findings.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::{Args, ValueEnum};
 use inuse_osv::{Finding, Store, match_inventory};
@@ -14,7 +14,7 @@ use inuse_pkgdb::Inventory;
 use serde::Serialize;
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{DbArg, RootArg};
 
 /// Arguments of `inuse vulns`.
 #[derive(Args, Debug)]
@@ -22,10 +22,8 @@ pub struct VulnsArgs {
     #[command(flatten)]
     root: RootArg,
 
-    /// The vulnerability database [default: $INUSE_DB, /var/lib/inuse/vulns.sqlite as root,
-    /// else $XDG_DATA_HOME/inuse/vulns.sqlite].
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -44,7 +42,7 @@ enum Format {
 /// Runs `inuse vulns`.
 pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     let root = args.root.open()?;
-    let path = super::db::store_path(args.db.as_deref())?;
+    let path = args.db.require()?;
     let store = Store::open_read_only(&path)?;
     let inv = Inventory::load(&root);
     for p in &inv.problems {
