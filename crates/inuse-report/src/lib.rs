@@ -247,7 +247,7 @@ pub struct Report {
 impl Report {
     /// Builds a report: computes each finding's tier and ranks them.
     ///
-    /// Ranking, documented in the README and shown by `--explain`: tier first (strongest
+    /// Ranking, documented in docs/methods.md and shown by `--explain`: tier first (strongest
     /// evidence first, unmeasurable after installed); within a tier, exposure (a process
     /// listening on the network, running as root, a privileged binary, stale code), then
     /// severity (CVSS base score, then label), then whether a fix exists (fixable first), then

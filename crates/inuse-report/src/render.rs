@@ -2,7 +2,7 @@
 //!
 //! Each machine format is checked against its official JSON schema in the test suite
 //! (`../shared/data/schemas`): OpenVEX 0.2.0, CycloneDX 1.6, SARIF 2.1.0. The JSON format is
-//! inuse's own, documented in the README; its field names are a contract.
+//! inuse's own, documented in docs/formats.md; its field names are a contract.
 
 use std::fmt::Write as _;
 

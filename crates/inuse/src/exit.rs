@@ -1,4 +1,5 @@
-//! Exit codes: part of the command-line API, documented in the README and tested.
+//! Exit codes: part of the command-line API, documented in the README and docs/commands.md,
+//! and tested.
 //!
 //! One enum so that every command maps its outcome the same way. Scripts rely on these
 //! numbers; never renumber them.

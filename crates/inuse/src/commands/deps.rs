@@ -293,7 +293,7 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// The JSON document of `inuse deps`, field for field as the README documents it; what
+/// The JSON document of `inuse deps`, field for field as docs/formats.md documents it; what
 /// [`write_json`] prints, only serialised in one piece.
 #[cfg(test)]
 #[derive(Serialize)]

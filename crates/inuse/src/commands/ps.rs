@@ -1,7 +1,7 @@
 //! `inuse ps`: what live processes have loaded, executed, and left stale, right now.
 //!
 //! Glue over [`inuse_runtime::Sweeper`]: one sweep of the given pids (or all), rendered as a
-//! table or as the JSON document documented in the README. Read-only: nothing under `/proc`
+//! table or as the JSON document documented in docs/formats.md. Read-only: nothing under `/proc`
 //! is written. The exit code says whether stale
 //! code runs (1, a restart is due) or some asked-for pid could not be measured (3).
 

@@ -63,7 +63,7 @@ pub struct ScanArgs {
 enum ScanFormat {
     /// Grouped by evidence tier; colour on a terminal only (never with NO_COLOR).
     Table,
-    /// inuse's JSON (see the README).
+    /// inuse's JSON (see docs/formats.md).
     Json,
     /// OpenVEX 0.2.0.
     Openvex,
