@@ -1,10 +1,13 @@
 //! The host's dpkg database against the real `dpkg-query`: the package set (every state but
 //! `config-files`, which is not installed), and the owner of every ELF file under `/usr` in
-//! both merged-/usr spellings.
+//! both merged-/usr spellings. Both answers are taken while the database stands still, so
+//! that a package installed meanwhile by another process cannot fail them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use inuse_pkgdb::{Inventory, Manager};
 use inuse_root::{FileKind, Root};
@@ -22,16 +25,49 @@ fn host_dpkg() -> Result<(), Skip> {
     }
 }
 
+/// What changes when dpkg changes the database: `status` (replaced by a rename, so a new
+/// inode), its size and time, and the `info` directory's time (lists added or removed).
+fn db_state() -> Option<(u64, u64, SystemTime, SystemTime)> {
+    let status = std::fs::metadata("/var/lib/dpkg/status").ok()?;
+    let info = std::fs::metadata("/var/lib/dpkg/info").ok()?;
+    Some((
+        status.ino(),
+        status.len(),
+        status.modified().ok()?,
+        info.modified().ok()?,
+    ))
+}
+
+/// Runs `f` until the host's dpkg database did not change while it ran. On a busy machine
+/// another process may install a package between our read and dpkg-query's; the answers
+/// would then differ for no fault of either.
+fn while_quiet<T>(mut f: impl FnMut() -> Result<T, Skip>) -> Result<T, Skip> {
+    for _ in 0..10 {
+        let before = db_state();
+        let out = f()?;
+        if db_state() == before {
+            return Ok(out);
+        }
+        eprintln!("the dpkg database changed while it was read: again");
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
+    panic!("the host's dpkg database kept changing for 10 attempts")
+}
+
 /// Every package `dpkg-query -W` lists is ours, in every state but `config-files` (which is
 /// in `not_installed`), with the same version, architecture and source.
 #[test]
 fn installed_set_equals_dpkg_query() {
     or_skip!(host_dpkg());
     let admindir = Path::new("/var/lib/dpkg");
-    let rows = match or_skip!(dpkg_query_list(admindir)) {
-        Verdict::Listed { rows, .. } => rows,
-        Verdict::Refused(why) => panic!("dpkg-query refuses the host's database: {why}"),
-    };
+    let root = Root::host().expect("host root");
+    let (rows, inv) = or_skip!(while_quiet(|| {
+        let rows = match dpkg_query_list(admindir)? {
+            Verdict::Listed { rows, .. } => rows,
+            Verdict::Refused(why) => panic!("dpkg-query refuses the host's database: {why}"),
+        };
+        Ok((rows, Inventory::load(&root)))
+    }));
     let want: BTreeSet<[String; 5]> = rows
         .iter()
         .filter(|r| r.status != "config-files")
@@ -46,8 +82,6 @@ fn installed_set_equals_dpkg_query() {
             .map(Clone::clone)
         })
         .collect();
-    let root = Root::host().expect("host root");
-    let inv = Inventory::load(&root);
     let got: BTreeSet<[String; 5]> = inv
         .packages
         .iter()
@@ -132,37 +166,40 @@ fn owner_of_every_elf_under_usr_equals_dpkg_s() {
     or_skip!(host_dpkg());
     let root = Root::host().expect("host root");
     let t = std::time::Instant::now();
-    let (inv, index) = Inventory::load_with_owners(&root);
+    // Ours and dpkg's answers are taken while the database stands still (see `while_quiet`).
+    let (inv, index, spellings, dpkg) = or_skip!(while_quiet(|| {
+        let (inv, index) = Inventory::load_with_owners(&root);
+        let mut elves = Vec::new();
+        elf_files(&root, Path::new("/usr"), &mut elves);
+        let spellings: Vec<(PathBuf, Option<PathBuf>)> = elves
+            .iter()
+            .map(|p| (p.clone(), other_spelling(&root, p)))
+            .collect();
+        let mut asked: Vec<&Path> = Vec::new();
+        for (p, alt) in &spellings {
+            asked.push(p);
+            if let Some(a) = alt {
+                asked.push(a);
+            }
+        }
+        let patterns: Vec<String> = asked
+            .iter()
+            .map(|p| dpkg_literal(p.to_str().expect("utf-8 path")))
+            .collect();
+        let dpkg = dpkg_query_search(Path::new("/var/lib/dpkg"), &patterns)?;
+        Ok((inv, index, spellings, dpkg))
+    }));
     eprintln!(
         "inventory + index: {} packages, {} paths in {:?}",
         inv.packages.len(),
         index.len(),
         t.elapsed()
     );
-    let mut elves = Vec::new();
-    elf_files(&root, Path::new("/usr"), &mut elves);
     assert!(
-        elves.len() > 100,
+        spellings.len() > 100,
         "only {} ELF files under /usr",
-        elves.len()
+        spellings.len()
     );
-
-    let spellings: Vec<(PathBuf, Option<PathBuf>)> = elves
-        .iter()
-        .map(|p| (p.clone(), other_spelling(&root, p)))
-        .collect();
-    let mut asked: Vec<&Path> = Vec::new();
-    for (p, alt) in &spellings {
-        asked.push(p);
-        if let Some(a) = alt {
-            asked.push(a);
-        }
-    }
-    let patterns: Vec<String> = asked
-        .iter()
-        .map(|p| dpkg_literal(p.to_str().expect("utf-8 path")))
-        .collect();
-    let dpkg = or_skip!(dpkg_query_search(Path::new("/var/lib/dpkg"), &patterns));
     let diversions = inuse_pkgdb::dpkg::parse_diversions(
         &std::fs::read("/var/lib/dpkg/diversions").unwrap_or_default(),
     );
