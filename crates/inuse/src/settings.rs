@@ -12,10 +12,11 @@
 //! (`~/.local/share/inuse/` when XDG_DATA_HOME is unset or not absolute).
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use inuse_root::Root;
 
 /// `--root DIR`: the root filesystem a command reads.
@@ -80,6 +81,51 @@ impl StoreArg {
     }
 }
 
+/// `--format F`: the output format, one of the command's own.
+#[derive(Args, Debug, Clone)]
+pub struct FormatArg<F: ValueEnum + Default + Clone + Send + Sync + 'static> {
+    /// Output format.
+    // Not `default_value_t`: clap caches that string in a static of the generic function,
+    // which all the format types would share.
+    #[arg(long, value_enum, default_value = default_name::<F>())]
+    format: F,
+}
+
+/// The name of `F`'s default value, as typed on the command line.
+fn default_name<F: ValueEnum + Default>() -> String {
+    F::default()
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
+}
+
+impl<F: ValueEnum + Default + Clone + Send + Sync + 'static> FormatArg<F> {
+    /// The format chosen.
+    pub fn get(&self) -> F {
+        self.format.clone()
+    }
+}
+
+/// `--no-live`: leave live processes alone.
+#[derive(Args, Debug, Clone)]
+pub struct LiveArg {
+    /// Do not sweep live processes (use only the root's files and the observation store).
+    #[arg(long)]
+    no_live: bool,
+}
+
+impl LiveArg {
+    /// Whether to sweep live processes.
+    pub fn live(&self) -> bool {
+        !self.no_live
+    }
+}
+
+/// Whether text output may use ANSI colours: only on a terminal, never with `NO_COLOR`.
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// The data files inuse keeps between runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFile {
@@ -137,7 +183,51 @@ impl DataFile {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
     use super::*;
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+    enum Listing {
+        #[default]
+        Table,
+        Json,
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+    enum Document {
+        Text,
+        #[default]
+        SpdxJson,
+    }
+
+    #[derive(Parser)]
+    struct ListingCommand {
+        #[command(flatten)]
+        format: FormatArg<Listing>,
+    }
+
+    #[derive(Parser)]
+    struct DocumentCommand {
+        #[command(flatten)]
+        format: FormatArg<Document>,
+    }
+
+    /// Two commands with formats of their own, in one process: each gets its own default.
+    #[test]
+    fn each_format_type_has_its_own_default() {
+        for _ in 0..2 {
+            let listing = ListingCommand::try_parse_from(["inuse"]).unwrap();
+            assert_eq!(listing.format.get(), Listing::Table);
+            let document = DocumentCommand::try_parse_from(["inuse"]).unwrap();
+            assert_eq!(document.format.get(), Document::SpdxJson);
+        }
+        let listing = ListingCommand::try_parse_from(["inuse", "--format", "json"]).unwrap();
+        assert_eq!(listing.format.get(), Listing::Json);
+        assert!(ListingCommand::try_parse_from(["inuse", "--format", "text"]).is_err());
+    }
 
     fn resolve(file: DataFile, vars: &[(&str, &str)], root: bool) -> Option<PathBuf> {
         let env = |name: &str| {

@@ -17,7 +17,7 @@ use inuse_osv::update::{self, Outcome};
 use inuse_root::Root;
 
 use crate::exit::Code;
-use crate::settings::{DbArg, RootArg};
+use crate::settings::{DbArg, FormatArg, RootArg};
 
 /// Arguments of `inuse db`.
 #[derive(Args, Debug)]
@@ -70,15 +70,15 @@ struct UpdateArgs {
 
 #[derive(Args, Debug)]
 struct StatusArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse db status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Human-readable lines.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -236,7 +236,7 @@ fn status(path: &Path, args: &StatusArgs) -> anyhow::Result<Code> {
     let store = Store::open_read_only(path)?;
     let status = store.status()?;
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &status)?;
             writeln!(out)?;

@@ -15,7 +15,7 @@ use inuse_pkgdb::elfscan::{self, ScanOptions};
 use serde_json::json;
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{FormatArg, RootArg};
 
 /// Arguments of `inuse inventory`.
 #[derive(Args, Debug)]
@@ -23,9 +23,8 @@ pub struct InventoryArgs {
     #[command(flatten)]
     root: RootArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 
     /// Also read the ELF files that packages own, for the Go modules and Rust crates built
     /// into them (by default only unowned files are read).
@@ -34,9 +33,10 @@ pub struct InventoryArgs {
 }
 
 /// Output formats of `inuse inventory`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Aligned columns with a header.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -78,7 +78,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     let unowned: Vec<&Path> = scan.unowned().collect();
 
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         Format::Json => {
             let doc = json!({
                 "root": args.root.dir(),

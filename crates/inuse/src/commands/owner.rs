@@ -13,7 +13,7 @@ use inuse_pkgdb::Inventory;
 use serde_json::{Value, json};
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{FormatArg, RootArg};
 
 /// Arguments of `inuse owner`.
 #[derive(Args, Debug)]
@@ -25,15 +25,15 @@ pub struct OwnerArgs {
     #[command(flatten)]
     root: RootArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse owner`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// `PACKAGE: PATH` lines, as `dpkg -S` prints them; `-: PATH` when unowned.
+    #[default]
     Text,
     /// One JSON document.
     Json,
@@ -78,7 +78,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
         }
         let packages: Vec<&inuse_pkgdb::Package> =
             owners.iter().filter_map(|&id| inv.get(id)).collect();
-        match args.format {
+        match args.format.get() {
             Format::Text if error.is_some() => {}
             Format::Text => {
                 let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
@@ -100,7 +100,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
             }
         }
     }
-    if args.format == Format::Json {
+    if args.format.get() == Format::Json {
         serde_json::to_writer_pretty(&mut out, &json!({ "owners": rows }))?;
         writeln!(out)?;
     }

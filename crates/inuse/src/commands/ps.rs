@@ -13,6 +13,7 @@ use inuse_runtime::{Limits, ProcessReport, Sweep, Sweeper};
 
 use crate::exit::Code;
 use crate::pretty;
+use crate::settings::FormatArg;
 
 /// Arguments of `inuse ps`.
 #[derive(Args, Debug)]
@@ -21,15 +22,15 @@ pub struct PsArgs {
     #[arg(value_name = "PID")]
     pids: Vec<u32>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse ps`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// One line per process, one indented line per mapped object.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -70,7 +71,7 @@ pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
         }
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         Format::Json => write_json(&mut out, &sweep),
         Format::Table => write_table(&mut out, &sweep),
     }

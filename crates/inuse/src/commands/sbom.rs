@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use inuse_report::sbom;
 
 use crate::exit::Code;
-use crate::settings::RootArg;
+use crate::settings::{FormatArg, RootArg};
 
 /// Arguments of `inuse sbom`.
 #[derive(Args, Debug)]
@@ -22,15 +22,15 @@ pub struct SbomArgs {
     #[command(flatten)]
     root: RootArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::CyclonedxJson)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse sbom`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// CycloneDX 1.6 JSON.
+    #[default]
     CyclonedxJson,
     /// SPDX 2.3 JSON.
     SpdxJson,
@@ -51,7 +51,7 @@ pub fn run(args: &SbomArgs) -> anyhow::Result<Code> {
         _ if epoch.is_some() => facts.sbom.content_serial(now),
         _ => random_uuid()?,
     };
-    let format = match args.format {
+    let format = match args.format.get() {
         Format::CyclonedxJson => sbom::Format::CycloneDx,
         Format::SpdxJson => sbom::Format::Spdx,
     };

@@ -4,7 +4,7 @@
 //! processes swept once, each root scanned by `inuse-scan`, and the report rendered by
 //! `inuse-report`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -15,7 +15,7 @@ use inuse_report::{Format, Report, Tier, Window, render};
 use inuse_scan::Settings;
 
 use crate::exit::Code;
-use crate::settings::{DbArg, StoreArg};
+use crate::settings::{self, DbArg, FormatArg, LiveArg, StoreArg};
 
 /// Arguments of `inuse scan`.
 #[derive(Args, Debug)]
@@ -36,9 +36,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     min_window: String,
 
-    /// Output format [default: table].
-    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
-    format: ScanFormat,
+    #[command(flatten)]
+    format: FormatArg<ScanFormat>,
 
     /// Exit with 1 when a finding has at least this evidence (function, executed, loaded,
     /// linked, installed) and, if given, at least this severity (critical, high, medium, low).
@@ -53,15 +52,15 @@ pub struct ScanArgs {
     #[arg(long)]
     offline: bool,
 
-    /// Do not sweep live processes (use only the root's files and the observation store).
-    #[arg(long)]
-    no_live: bool,
+    #[command(flatten)]
+    live: LiveArg,
 }
 
 /// Output formats of `inuse scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum ScanFormat {
     /// Grouped by evidence tier; colour on a terminal only (never with NO_COLOR).
+    #[default]
     Table,
     /// inuse's JSON (see docs/formats.md).
     Json,
@@ -131,7 +130,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
     let fail_on = args.fail_on.as_deref().map(parse_fail_on).transpose()?;
     let settings = Settings {
         min_window,
-        live: !args.no_live,
+        live: args.live.live(),
     };
     let now = inuse_model::time::now();
     // A mistyped --root must fail at once, not after a sweep of every live process.
@@ -239,9 +238,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
 
-    let format = match args.format {
+    let format = match args.format.get() {
         ScanFormat::Table => Format::Table {
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: settings::color(),
         },
         ScanFormat::Json => Format::Json,
         ScanFormat::Openvex => Format::OpenVex,

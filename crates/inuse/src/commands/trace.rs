@@ -24,7 +24,7 @@ use inuse_trace::{LibraryFunctions, LibraryResult, Session, Tracefs};
 use serde_json::json;
 
 use crate::exit::Code;
-use crate::settings::DbArg;
+use crate::settings::{DbArg, FormatArg};
 
 /// Arguments of `inuse trace`.
 #[derive(Args, Debug)]
@@ -59,15 +59,15 @@ pub struct TraceArgs {
     #[command(flatten)]
     db: DbArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse trace`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// One block per library: counts, then the functions entered.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -194,7 +194,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<Code> {
     }
 
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         Format::Json => {
             let doc = json!({
                 "window": { "start": rfc3339(start), "end": rfc3339(stop_time) },

@@ -14,7 +14,7 @@ use inuse_osv::store::Store as VulnStore;
 use serde_json::json;
 
 use crate::exit::Code;
-use crate::settings::{DbArg, RootArg, StoreArg};
+use crate::settings::{DbArg, FormatArg, LiveArg, RootArg, StoreArg};
 
 /// Arguments of `inuse unused`.
 #[derive(Args, Debug)]
@@ -28,19 +28,18 @@ pub struct UnusedArgs {
     #[command(flatten)]
     store: StoreArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = UnusedFormat::Table)]
-    format: UnusedFormat,
+    #[command(flatten)]
+    format: FormatArg<UnusedFormat>,
 
-    /// Do not sweep live processes.
-    #[arg(long)]
-    no_live: bool,
+    #[command(flatten)]
+    live: LiveArg,
 }
 
 /// Output formats of `inuse unused`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum UnusedFormat {
     /// Three aligned lists.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -50,7 +49,7 @@ enum UnusedFormat {
 pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
     // A mistyped --root must fail at once, not after a sweep of every live process.
     let dir = args.root.open()?.dir().to_owned();
-    let sweep = if args.no_live {
+    let sweep = if !args.live.live() {
         None
     } else {
         let mut sweeper = inuse_runtime::sweep::Sweeper::new(inuse_runtime::Limits::default())
@@ -101,7 +100,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
 
     let name = |id| scan.inventory.get(id).map_or("?", |p| p.name.as_str());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         UnusedFormat::Json => {
             let doc = json!({
                 "root": dir.display().to_string(),

@@ -14,7 +14,7 @@ use inuse_pkgdb::Inventory;
 use serde::Serialize;
 
 use crate::exit::Code;
-use crate::settings::{DbArg, RootArg};
+use crate::settings::{DbArg, FormatArg, RootArg};
 
 /// Arguments of `inuse vulns`.
 #[derive(Args, Debug)]
@@ -25,15 +25,15 @@ pub struct VulnsArgs {
     #[command(flatten)]
     db: DbArg,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg<Format>,
 }
 
 /// Output formats of `inuse vulns`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Aligned columns with a header.
+    #[default]
     Table,
     /// One JSON document.
     Json,
@@ -65,7 +65,7 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
 
     // Buffered: stdout is line-buffered, and a JSON document has many lines.
     let mut out = io::BufWriter::new(io::stdout().lock());
-    match args.format {
+    match args.format.get() {
         Format::Json => {
             // Serialised straight from the findings: no intermediate JSON tree.
             #[derive(Serialize)]
