@@ -6,6 +6,7 @@
 //! after all inputs are resolved, in input order, so it does not depend on thread timing.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,8 @@ pub struct DepsArgs {
     count: bool,
 
     /// Show every dependency chain from each input to the objects matching NAME (a soname,
-    /// a DT_NEEDED name or a file name), e.g. `--why liblzma.so.5`.
+    /// a DT_NEEDED name or a file name), e.g. `--why liblzma.so.5`. An input without one is
+    /// said on stderr; the exit code is 1 when no input has one.
     #[arg(long, value_name = "NAME")]
     why: Option<String>,
 
@@ -85,6 +87,8 @@ const WHY_LIMIT: usize = 1000;
 /// One input and what became of it.
 struct Outcome {
     path: PathBuf,
+    /// Found by walking a directory (`-r`), not named on the command line.
+    walked: bool,
     result: Result<Resolution, String>,
 }
 
@@ -178,6 +182,13 @@ pub fn run(args: &DepsArgs) -> anyhow::Result<Code> {
     } else {
         Format::List
     });
+    // `--count` answers instead of `--why` except in JSON, which carries both.
+    if let Some(name) = args.why.as_deref()
+        && (format == Format::Json || !args.count)
+        && !explain_no_chain(&outcomes, name)
+    {
+        code = code.worst(Code::Findings);
+    }
     let started = Instant::now();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -216,6 +227,7 @@ fn resolve_all(resolver: &Resolver, inputs: &[(PathBuf, bool)]) -> Vec<Outcome> 
             Err(inuse_ldso::ResolveError::NotElf) if *walked => None,
             r => Some(Outcome {
                 path: path.clone(),
+                walked: *walked,
                 result: r.map_err(|e| e.to_string()),
             }),
         })
@@ -537,6 +549,90 @@ fn write_count(out: &mut impl Write, outcomes: &[Outcome]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Says on stderr, for each input named on the command line that `--why NAME` finds no chain
+/// in, why there is none and how to look; for inputs found by `-r`, once, when none of them
+/// has a chain. Returns whether some input has a chain.
+fn explain_no_chain(outcomes: &[Outcome], name: &str) -> bool {
+    let mut any = false;
+    let mut walked_without = 0;
+    for o in outcomes {
+        let Ok(r) = &o.result else { continue };
+        if !r.why(name, 1).is_empty() {
+            any = true;
+        } else if o.walked {
+            walked_without += 1;
+        } else {
+            eprintln!(
+                "inuse: {}: no dependency chain leads to {name}: {}",
+                o.path.display(),
+                no_chain_reason(r, name)
+            );
+        }
+    }
+    if !any && walked_without > 0 {
+        eprintln!(
+            "inuse: no dependency chain leads to {name} from any of the {walked_without} ELF \
+             files found under the directories given (NAME is matched against sonames, \
+             DT_NEEDED names and file names)"
+        );
+    }
+    any
+}
+
+/// Why `name` has no chain in `r`, with a hint at what to ask instead.
+fn no_chain_reason(r: &Resolution, name: &str) -> String {
+    let input = r.input.display();
+    if r.libc.is_none() {
+        return format!("{input} loads no shared object (it is {})", r.kind.as_str());
+    }
+    let file_name = |p: &Path| p.file_name().map(|f| f.as_encoded_bytes().to_vec());
+    if let Some(m) = r.missing.iter().find(|m| {
+        m.name == name.as_bytes()
+            || file_name(Path::new(OsStr::from_bytes(&m.name))).as_deref() == Some(name.as_bytes())
+    }) {
+        let by: Vec<String> = m
+            .needed_by
+            .iter()
+            .map(|&k| r.node_path(k).display().to_string())
+            .collect();
+        return format!(
+            "it is needed by {} but {}, so it is never loaded (see `inuse deps {input}`)",
+            by.join(", "),
+            m.error.as_deref().unwrap_or("not found")
+        );
+    }
+    let loaded = r.objects.len();
+    let mut reason = format!(
+        "it is not among the {loaded} object{} {input} loads (see `inuse deps {input}`)",
+        if loaded == 1 { "" } else { "s" }
+    );
+    if name.contains('/') {
+        let base = Path::new(name)
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        reason.push_str(&format!(
+            "; NAME is matched against sonames, DT_NEEDED names and file names, not paths: \
+             try --why {base}"
+        ));
+    } else {
+        // A name given without its version (`liblzma`, `liblzma.so`): the objects it begins.
+        let mut close: Vec<String> = r
+            .objects
+            .iter()
+            .flat_map(|o| [Some(&o.name), o.soname.as_ref()])
+            .flatten()
+            .map(|n| lossy(n).into_owned())
+            .filter(|n| n.starts_with(name))
+            .collect();
+        close.sort();
+        close.dedup();
+        if !close.is_empty() {
+            reason.push_str(&format!("; did you mean {}?", close.join(" or ")));
+        }
+    }
+    reason
 }
 
 fn write_why(out: &mut impl Write, outcomes: &[Outcome], name: &str) -> io::Result<()> {
