@@ -3,8 +3,11 @@
 # come from the shared reference data (INUSE_TESTDATA, default <workspace>/../shared/data) and
 # from this host, and libFuzzer adds what it finds.
 #
-#   fuzz/seed-corpus.sh        seed every target this script knows (elf_parse, osv_record,
-#                              pkgdb_dpkg_status)
+#   fuzz/seed-corpus.sh        seed every target (.ci/fuzz.sh fails on a target left empty)
+#
+# Seeds that need more than a copy (version pairs behind a selector byte, rpm header blobs
+# out of sqlite databases, ELF files carrying Go and cargo-auditable metadata, /proc files)
+# are written by seeds.py.
 #
 # Seeds are kept small: libFuzzer's -max_len defaults to the largest seed, and every execution
 # reads the whole input. Files over MAX_SEED bytes (default 256 KiB) are left out.
@@ -67,7 +70,6 @@ if compgen -G "$data/osv/samples/*/*.json" >/dev/null; then
 else
     echo "seed-corpus: no OSV samples at $data/osv/samples (set INUSE_TESTDATA)" >&2
 fi
-echo "seed-corpus: osv_record has $(find "$osv" -type f | wc -l) seeds" >&2
 
 # dpkg: a slice of this host's status file and a few small file lists (with a diversion-like
 # and a non-normal line added).
@@ -83,4 +85,43 @@ if [[ -f /var/lib/dpkg/status ]]; then
     done
     printf '/.\n//usr/./lib/../bin/x/\r\nrelative/y\n/usr/share/doc/z\n' >"$dpkg/odd-list"
 fi
+# The peers' dpkg databases: status files, status.d stanzas, md5sums and available files.
+if [[ -d $data/peers/dpkg ]]; then
+    while IFS= read -r -d '' f; do
+        add "$f" "$dpkg" || true
+    done < <(find "$data/peers/dpkg" -type f -path '*/var/lib/dpkg/*' -print0)
+fi
 echo "seed-corpus: pkgdb_dpkg_status has $(find "$dpkg" -type f | wc -l) seeds" >&2
+
+# apk: the peers' installed files and those of the Alpine minirootfs archives.
+apk=$fuzz_dir/corpus/pkgdb_apk_installed
+mkdir -p "$apk"
+if [[ -d $data/peers/apk ]]; then
+    for f in "$data"/peers/apk/*/installed; do
+        add "$f" "$apk" || true
+    done
+fi
+for tarball in "$data"/peers/roots/*.tar.gz; do
+    [[ -f $tarball ]] || continue
+    name=$(basename "$tarball" .tar.gz)
+    tar -xzOf "$tarball" ./lib/apk/db/installed >"$apk/$name-installed" 2>/dev/null ||
+        rm -f -- "$apk/$name-installed"
+done
+echo "seed-corpus: pkgdb_apk_installed has $(find "$apk" -type f | wc -l) seeds" >&2
+
+# OSV: the peers' records too.
+if [[ -d $data/peers/osv ]]; then
+    while IFS= read -r -d '' f; do
+        add "$f" "$osv" || true
+    done < <(find "$data/peers/osv" -type f -name '*.json' -print0)
+fi
+echo "seed-corpus: osv_record has $(find "$osv" -type f | wc -l) seeds" >&2
+
+for target in version_compare pkgdb_rpm_header pkgdb_embedded runtime_proc; do
+    dir=$fuzz_dir/corpus/$target
+    mkdir -p "$dir"
+    python3 "$fuzz_dir/seeds.py" "$target" "$dir" "$data" >/dev/null
+    echo "seed-corpus: $target has $(find "$dir" -type f | wc -l) seeds" >&2
+done
+# pkgdb_embedded reads whole ELF files: the host files elf_parse starts from serve it too.
+cp -f -- "$elf"/* "$fuzz_dir/corpus/pkgdb_embedded/" 2>/dev/null || true

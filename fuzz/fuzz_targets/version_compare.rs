@@ -1,7 +1,9 @@
-//! Fuzzes `inuse_version::compare`: the first byte picks the scheme, the rest is two versions
-//! separated by a NUL byte. Comparing must never panic, must fail or succeed the same way in
-//! both directions, must be antisymmetric, and reflexive for every version the scheme accepts.
-//! The total comparisons (`rpm::vercmp`, `apk::compare_lenient`) must be antisymmetric too.
+//! Fuzzes `inuse_version::compare`: the first byte picks the scheme, the rest is up to three
+//! versions separated by NUL bytes. Comparing must never panic, must fail or succeed the same
+//! way in both directions, must be antisymmetric, reflexive for every version the scheme
+//! accepts, consistent with equality (two versions equal to a third are equal to each other)
+//! and transitive; an error must display without panicking. The total comparisons
+//! (`rpm::vercmp`, `apk::compare_lenient`) must be antisymmetric too.
 
 #![no_main]
 
@@ -20,16 +22,39 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let scheme = SCHEMES[usize::from(selector) % SCHEMES.len()];
-    let (a, b) = text.split_once('\0').unwrap_or((text, ""));
+    let mut parts = text.splitn(3, '\0');
+    let a = parts.next().unwrap_or("");
+    let b = parts.next().unwrap_or("");
+    let c = parts.next().unwrap_or("");
 
     match (compare(scheme, a, b), compare(scheme, b, a)) {
         (Ok(ab), Ok(ba)) => assert_eq!(ab, ba.reverse(), "{scheme}: {a:?} vs {b:?}"),
-        (Err(_), Err(_)) => {}
+        (Err(e), Err(f)) => {
+            let _ = (e.to_string(), f.to_string(), e.version(), e.scheme());
+        }
         (ab, ba) => panic!("{scheme}: {a:?} vs {b:?} is {ab:?}, reversed {ba:?}"),
     }
-    for v in [a, b] {
-        if let Ok(vv) = compare(scheme, v, v) {
-            assert_eq!(vv, Ordering::Equal, "{scheme}: {v:?} vs itself");
+    for v in [a, b, c] {
+        match compare(scheme, v, v) {
+            Ok(vv) => assert_eq!(vv, Ordering::Equal, "{scheme}: {v:?} vs itself"),
+            Err(e) => drop(e.to_string()),
+        }
+    }
+    if let (Ok(ab), Ok(bc), Ok(ac)) = (
+        compare(scheme, a, b),
+        compare(scheme, b, c),
+        compare(scheme, a, c),
+    ) {
+        // a <= b <= c implies a <= c, and the same downwards; equal to a common version
+        // means equal.
+        if ab != Ordering::Greater && bc != Ordering::Greater {
+            assert_ne!(ac, Ordering::Greater, "{scheme}: {a:?} <= {b:?} <= {c:?}");
+        }
+        if ab != Ordering::Less && bc != Ordering::Less {
+            assert_ne!(ac, Ordering::Less, "{scheme}: {a:?} >= {b:?} >= {c:?}");
+        }
+        if ab == Ordering::Equal && bc == Ordering::Equal {
+            assert_eq!(ac, Ordering::Equal, "{scheme}: {a:?} = {b:?} = {c:?}");
         }
     }
 
