@@ -18,15 +18,28 @@
 //! version and relocation tables through that mapping. These are the *load windows*, widened
 //! to whole fault-around blocks. The verdicts:
 //!
-//! - [`Executed::Yes`]: a resident executable page lies outside every load window, or a page
-//!   of a quiet read-only data segment ([`QuietSegment`]: constants nothing reads at load
-//!   time) is resident outside the blocks of its exported data;
+//! - [`Executed::Yes`]: a resident executable page of the file's own lies outside every load
+//!   window, or a page of a quiet read-only data segment ([`QuietSegment`]: constants nothing
+//!   reads at load time) is resident outside the blocks of its exported data;
 //! - [`Executed::InitOnly`]: resident pages only inside load windows;
-//! - [`Executed::None`]: no resident executable page;
+//! - [`Executed::None`]: no resident executable page, and the object has no load-time code;
 //! - [`Executed::Unknown`]: we cannot tell: pagemap (and smaps) unreadable, the windows cover
 //!   every executable page (a small library), only smaps Rss is readable and it fits inside
-//!   the windows, or the process-wide checks in [`crate::sweep`] distrust residency (locked
-//!   memory, reclaimed pages).
+//!   the windows, the process-wide checks in [`crate::sweep`] distrust residency (locked
+//!   memory, reclaimed pages), or the object's residency was disturbed ([`Disturbance`]).
+//!
+//! Pages that are not the file's own. Writing into a private file mapping replaces the page
+//! with an anonymous copy in that process; pagemap tells them apart (bit 61). The usual
+//! writer of text is the kernel itself: a uprobe (our `inuse trace`, `perf probe`, bpftrace,
+//! agents probing libssl) writes its breakpoint into a copy of the probed page in every
+//! process that maps the file, when it maps it or when the probe is registered, and drops the
+//! copy when the probe goes. A copy exists whether the code ran or not, and code that runs on
+//! it faults in no file page; so copies are never evidence, an object with copies can only be
+//! `yes` (from its own pages away from them) or `unknown`, and an object with load-time code
+//! and no resident text at all (its copies were dropped) is `unknown`, not `none`. Measured on
+//! Linux 6.18: a program started while every exported function of a private copy of libz was
+//! probed had 14 of the 19 text pages as copies and no file page; once the probes were
+//! removed, one copy and no file page were left.
 //!
 //! Direction of the errors (a false "not used" is the worst bug): residency over-reports
 //! (fault-around, PMD-mapped text, reads of constants in old-layout text) only ever towards
@@ -128,6 +141,9 @@ pub struct LoadWindows {
     /// File ranges inside quiet segments that the loader may read all the same: exported data
     /// objects, which a copy relocation of the executable copies at load time.
     pub quiet_windows: Vec<(u64, u64)>,
+    /// The loader runs code of the object itself (an init function, a constructor or an IFUNC
+    /// resolver): once loaded, some page of its text has been resident in the process.
+    pub load_code: bool,
 }
 
 /// A read-only data segment (`.rodata`, `.eh_frame`: `PT_LOAD` with only `PF_R`, placed after
@@ -176,6 +192,7 @@ impl LoadWindows {
                 extra_ranges::<elf::FileHeader64<Endianness>, R>(data).unwrap_or_default()
             }
         };
+        let load_code = !ranges.is_empty();
         ranges.extend(extra.ranges);
         ranges.sort_unstable();
         ranges.dedup();
@@ -211,6 +228,7 @@ impl LoadWindows {
             ranges,
             quiet,
             quiet_windows,
+            load_code,
         })
     }
 }
@@ -381,34 +399,121 @@ where
 pub struct ExecMapping<'a> {
     /// The mapping.
     pub mapping: &'a Mapping,
-    /// Its resident pages.
+    /// The file's own resident pages.
     pub residency: &'a Residency,
+    /// Its pages that are private copies of the file's (see
+    /// [`crate::process::RawProcess::copied`]), one bit per page; `None` when there are none
+    /// or they are unknown (smaps only).
+    pub copied: Option<&'a [u64]>,
+}
+
+/// Why an object's residency cannot be read as evidence the usual way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disturbance {
+    /// Text pages of it are private copies and the process carries the `[uprobes]` area, or
+    /// the file has uprobes registered in `uprobe_events`: breakpoints were written into it.
+    Uprobes,
+    /// Text pages of it are private copies, by a tool we cannot name: uprobes attached
+    /// through `perf_event_open` (bpftrace, BPF agents), which `uprobe_events` does not list,
+    /// a debugger's breakpoints, or text relocations.
+    CopiedText,
+    /// None of its text is resident although the loader ran its load-time code there: the
+    /// pages were reclaimed, or were uprobe copies dropped when the probes were removed.
+    LoadPagesGone,
+}
+
+impl Disturbance {
+    /// The stable name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disturbance::Uprobes => "uprobes",
+            Disturbance::CopiedText => "copied-text",
+            Disturbance::LoadPagesGone => "load-pages-gone",
+        }
+    }
+}
+
+/// The verdict for one object in one process, and why it is `unknown` when its pages were
+/// disturbed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The evidence.
+    pub executed: Executed,
+    /// Set when the residency was disturbed; [`Executed::Yes`] may still stand (from the
+    /// file's own pages away from every copy), anything weaker is then
+    /// [`Executed::Unknown`].
+    pub disturbed: Option<Disturbance>,
+}
+
+impl Verdict {
+    fn plain(executed: Executed) -> Verdict {
+        Verdict {
+            executed,
+            disturbed: None,
+        }
+    }
+}
+
+/// Whether any bit is set.
+fn any_bit(bits: Option<&[u64]>) -> bool {
+    bits.is_some_and(|b| b.iter().any(|&w| w != 0))
 }
 
 /// The verdict for one object in one process, from its mappings: the executable ones, and
 /// the read-only ones of its quiet data segments (others are ignored).
+///
+/// Private copies of text pages (uprobe breakpoints above all: the kernel copies every probed
+/// page into each process that maps the file, at `mmap` time, whether or not the code ever
+/// runs, and drops the copies when the probes go) are never evidence. They are treated like
+/// load windows: the fault-around blocks around them are not evidence either (a kernel that
+/// faults the page in for reading before copying it maps its neighbours too). Only the
+/// file's own pages away from them, or quiet data, can say `yes`; without that, an object with
+/// copies is `unknown`, never `init-only` or `none` (what ran on a copy left no trace). And an
+/// object whose load-time code has no resident page at all lost its pages (reclaim, or copies
+/// dropped when probes were removed): `unknown`, not `none`.
 pub fn classify(
     mappings: &[ExecMapping<'_>],
     windows: &LoadWindows,
     fault_around: u64,
     page_size: u64,
-) -> Executed {
+) -> Verdict {
     if !mappings.iter().any(|em| em.mapping.exec) {
         // Mapped without execute permission (data only): nothing to run.
-        return Executed::None;
+        return Verdict::plain(Executed::None);
     }
     if mappings
         .iter()
         .any(|em| quiet_data_read(em, windows, fault_around, page_size))
     {
-        return Executed::Yes;
+        return Verdict::plain(Executed::Yes);
     }
+    let ps = page_size.max(1);
+    let copied = mappings
+        .iter()
+        .any(|em| em.mapping.exec && any_bit(em.copied));
     let mut any_resident = false;
     let mut measurable = false;
     let mut rss_unclear = false;
     for em in mappings.iter().filter(|em| em.mapping.exec) {
         let m = em.mapping;
-        let covered = covered_ranges(m, &windows.ranges, fault_around, page_size);
+        let mut ranges;
+        let mut windows_here = &windows.ranges;
+        if let Some(bits) = em.copied.filter(|b| any_bit(Some(b))) {
+            ranges = windows.ranges.clone();
+            for i in 0..m.len() / ps {
+                let set = usize::try_from(i / 64)
+                    .ok()
+                    .and_then(|w| bits.get(w))
+                    .is_some_and(|w| w >> (i % 64) & 1 == 1);
+                if set {
+                    let o = m.offset.saturating_add(i * ps);
+                    ranges.push((o, o.saturating_add(1)));
+                }
+            }
+            windows_here = &ranges;
+        }
+        let covered = covered_ranges(m, windows_here, fault_around, ps);
         let in_window = |va: u64| covered.iter().any(|&(a, b)| va >= a && va < b);
         let covered_bytes: u64 = covered.iter().map(|&(a, b)| b - a).sum();
         if covered_bytes < m.len() {
@@ -416,11 +521,11 @@ pub fn classify(
         }
         match em.residency {
             Residency::Pages(_) => {
-                for i in 0..m.len() / page_size {
+                for i in 0..m.len() / ps {
                     if em.residency.page(i) {
                         any_resident = true;
-                        if !in_window(m.start + i * page_size) {
-                            return Executed::Yes;
+                        if !in_window(m.start + i * ps) {
+                            return Verdict::plain(Executed::Yes);
                         }
                     }
                 }
@@ -428,20 +533,28 @@ pub fn classify(
             &Residency::Rss(bytes) => {
                 if bytes > covered_bytes {
                     // More resident than the windows can hold: some page lies outside.
-                    return Executed::Yes;
+                    return Verdict::plain(Executed::Yes);
                 }
                 if bytes > 0 {
                     any_resident = true;
                     rss_unclear = true;
                 }
             }
-            Residency::Unreadable => return Executed::Unknown,
+            Residency::Unreadable => return Verdict::plain(Executed::Unknown),
         }
     }
+    let disturbed = |d| Verdict {
+        executed: Executed::Unknown,
+        disturbed: Some(d),
+    };
+    if copied {
+        return disturbed(Disturbance::CopiedText);
+    }
     match (any_resident, measurable, rss_unclear) {
-        (false, _, _) => Executed::None,
-        (true, true, false) => Executed::InitOnly,
-        _ => Executed::Unknown,
+        (false, _, _) if windows.load_code => disturbed(Disturbance::LoadPagesGone),
+        (false, _, _) => Verdict::plain(Executed::None),
+        (true, true, false) => Verdict::plain(Executed::InitOnly),
+        _ => Verdict::plain(Executed::Unknown),
     }
 }
 
@@ -594,11 +707,13 @@ mod tests {
             &[ExecMapping {
                 mapping: m,
                 residency: r,
+                copied: None,
             }],
             &w,
             FA,
             PAGE,
         )
+        .executed
     }
 
     #[test]
@@ -674,6 +789,7 @@ mod tests {
                 end: 0x1c3c8,
             }],
             quiet_windows: quiet_windows.to_vec(),
+            load_code: true,
         };
         let code = pages(&[0, 1]);
         classify(
@@ -681,16 +797,19 @@ mod tests {
                 ExecMapping {
                     mapping: &text,
                     residency: &code,
+                    copied: None,
                 },
                 ExecMapping {
                     mapping: &rodata,
                     residency: &data,
+                    copied: None,
                 },
             ],
             &w,
             FA,
             PAGE,
         )
+        .executed
     }
 
     #[test]
@@ -720,6 +839,7 @@ mod tests {
                 end: 0x1c3c8,
             }],
             quiet_windows: Vec::new(),
+            load_code: false,
         };
         let text = mapping(0x7f00_0000_3000, 0x13000, 0x3000);
         let none = pages(&[]);
@@ -729,16 +849,19 @@ mod tests {
                     ExecMapping {
                         mapping: &text,
                         residency: &none,
+                        copied: None,
                     },
                     ExecMapping {
                         mapping: m,
                         residency: r,
+                        copied: None,
                     },
                 ],
                 &w,
                 FA,
                 PAGE,
             )
+            .executed
         };
         // RELRO data (another segment's pages, written by the loader) at another offset.
         let mut relro = mapping(0x7f00_0001_d000, 0x1000, 0x1c000);
@@ -764,14 +887,94 @@ mod tests {
             classify(
                 &[ExecMapping {
                     mapping: &alone,
-                    residency: &data
+                    residency: &data,
+                    copied: None,
                 }],
                 &w,
                 FA,
                 PAGE
-            ),
+            )
+            .executed,
             Executed::None
         );
+    }
+
+    /// Issue 20: uprobes copy probed text pages into every process that maps the file. A
+    /// copy is no evidence, nor are the file pages in the fault-around block around it; the
+    /// file's own pages elsewhere still are.
+    #[test]
+    fn copied_text_pages_are_no_evidence() {
+        let m = mapping(0x10_0000, 40 * PAGE, 0);
+        let w = LoadWindows {
+            ranges: vec![(0x100, 0x101)],
+            load_code: true,
+            ..LoadWindows::default()
+        };
+        let judge = |own: &[u64], copies: &[u64]| {
+            let own = pages(own);
+            let Residency::Pages(copied) = pages(copies) else {
+                unreachable!()
+            };
+            classify(
+                &[ExecMapping {
+                    mapping: &m,
+                    residency: &own,
+                    copied: Some(&copied),
+                }],
+                &w,
+                FA,
+                PAGE,
+            )
+        };
+        let unknown = |d| Verdict {
+            executed: Executed::Unknown,
+            disturbed: Some(d),
+        };
+        // Breakpoints copied pages 20 and 33 (outside the load window); no own page there.
+        assert_eq!(judge(&[0], &[20, 33]), unknown(Disturbance::CopiedText));
+        // Nothing of the file itself resident, only copies: not `none`.
+        assert_eq!(judge(&[], &[3, 20]), unknown(Disturbance::CopiedText));
+        // An own page in the block of a copy (pages 16..32) is not evidence either.
+        assert_eq!(judge(&[0, 17], &[20]), unknown(Disturbance::CopiedText));
+        // An own page in a block without copies is.
+        assert_eq!(judge(&[0, 17], &[33]).executed, Executed::Yes);
+        // Without copies, the usual verdicts.
+        assert_eq!(judge(&[0], &[]), Verdict::plain(Executed::InitOnly));
+    }
+
+    /// Issue 20: removing uprobes drops their copies, and with them the only pages the loader
+    /// ran load-time code on. An object with load-time code and no resident text lost its
+    /// pages: `unknown`, never `none`; one without load-time code may be `none`.
+    #[test]
+    fn lost_load_time_pages_are_unknown_not_none() {
+        let m = mapping(0x10_0000, 40 * PAGE, 0);
+        let mut w = LoadWindows {
+            ranges: vec![(0x100, 0x101)],
+            load_code: true,
+            ..LoadWindows::default()
+        };
+        let empty = pages(&[]);
+        let judge = |w: &LoadWindows| {
+            classify(
+                &[ExecMapping {
+                    mapping: &m,
+                    residency: &empty,
+                    copied: None,
+                }],
+                w,
+                FA,
+                PAGE,
+            )
+        };
+        assert_eq!(
+            judge(&w),
+            Verdict {
+                executed: Executed::Unknown,
+                disturbed: Some(Disturbance::LoadPagesGone)
+            }
+        );
+        w.load_code = false;
+        assert_eq!(judge(&w), Verdict::plain(Executed::None));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`executed`]: the resident-page method and its load-time windows;
 //! - [`sweep`]: one pass over all (or some) processes with per-root caches, giving the
 //!   report types that `inuse ps` prints and `inuse observe` stores;
+//! - [`uprobes`]: which files have uprobes registered (they disturb residency);
 //! - [`kernel`]: the running kernel against the installed kernel packages;
 //! - [`store`]: the SQLite observation store that accumulates sweeps over a window.
 
@@ -33,6 +34,7 @@ pub mod stat;
 pub mod status;
 pub mod store;
 pub mod sweep;
+pub mod uprobes;
 
 pub use executed::Executed;
 

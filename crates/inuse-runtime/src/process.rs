@@ -44,8 +44,9 @@ pub enum ReadError {
 /// The resident pages of one file mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Residency {
-    /// One bit per page from `/proc/PID/pagemap` (present or swapped), page 0 at the
-    /// mapping's start.
+    /// One bit per page from `/proc/PID/pagemap`: the file's own page is mapped (present and
+    /// a file page), page 0 at the mapping's start. Private copies are in
+    /// [`RawProcess::copied`].
     Pages(Vec<u64>),
     /// Only the resident size from `/proc/PID/smaps` (pagemap was not readable).
     Rss(u64),
@@ -118,6 +119,16 @@ pub struct RawProcess {
     /// Residency of every executable file mapping and of the read-only mapping right after
     /// each (see `residency_wanted`), by start address.
     pub residency: HashMap<u64, Residency>,
+    /// Pages of those mappings that are private copies of the file's page, not the page
+    /// itself (pagemap bit 61 clear, or swapped out, which only anonymous pages are), one bit
+    /// per page, by start address; only mappings with at least one. Written text: uprobe
+    /// breakpoints (the kernel copies each probed page into every process mapping the file),
+    /// a debugger's breakpoints, text relocations. A copy says nothing about execution: it
+    /// exists whether or not the code ran, and what runs on it faults in no file page.
+    pub copied: HashMap<u64, Vec<u64>>,
+    /// It carries the kernel's `[uprobes]` mapping (the execute-out-of-line area, created when
+    /// a uprobe is first hit in the process and kept until `execve` or exit).
+    pub uprobes_area: bool,
     /// Socket inodes among its open file descriptors.
     pub sockets: Vec<u64>,
     /// Inode of its network namespace (`/proc/PID/ns/net`); read only when it has sockets.
@@ -380,6 +391,8 @@ fn read_in(
         mappings: Vec::new(),
         bad_map_lines: 0,
         residency: HashMap::new(),
+        copied: HashMap::new(),
+        uprobes_area: false,
         sockets: Vec::new(),
         netns: None,
     };
@@ -430,7 +443,11 @@ fn read_in(
     if raw.root.is_none() {
         raw.unmeasurable = Some("cannot read its root directory".to_owned());
     }
-    raw.residency = residency(dir, &raw.mappings, limits, page_size);
+    (raw.residency, raw.copied) = residency(dir, &raw.mappings, limits, page_size);
+    raw.uprobes_area = raw
+        .mappings
+        .iter()
+        .any(|m| matches!(&m.target, Target::Pseudo(name) if name == b"[uprobes]"));
     raw.sockets = sockets(dir, limits.max_fds);
     // The namespace only matters for finding the sockets' addresses.
     if !raw.sockets.is_empty() {
@@ -530,13 +547,13 @@ fn residency_wanted(prev: Option<&Mapping>, m: &Mapping) -> bool {
 }
 
 /// Residency of the mappings [`residency_wanted`] selects: pagemap when readable, else smaps
-/// Rss.
+/// Rss; and, from pagemap, their private copies (see [`RawProcess::copied`]).
 fn residency(
     dir: &ProcDir,
     mappings: &[Mapping],
     limits: &Limits,
     page_size: u64,
-) -> HashMap<u64, Residency> {
+) -> (HashMap<u64, Residency>, HashMap<u64, Vec<u64>>) {
     let previous = std::iter::once(None).chain(mappings.iter().map(Some));
     let wanted: Vec<&Mapping> = previous
         .zip(mappings)
@@ -544,16 +561,22 @@ fn residency(
         .map(|(_, m)| m)
         .collect();
     let mut out = HashMap::with_capacity(wanted.len());
+    let mut copied = HashMap::new();
     if wanted.is_empty() {
-        return out;
+        return (out, copied);
     }
     match dir.open_file("pagemap") {
         Ok(pagemap) => {
             let mut buf = Vec::new();
             for run in runs(&wanted, limits, page_size) {
-                let read = pages(&pagemap, run, page_size, &mut buf);
+                let (read, copies) = pages(&pagemap, run, page_size, &mut buf);
                 for (m, r) in run.iter().zip(read) {
                     out.insert(m.start, r);
+                }
+                for (m, c) in run.iter().zip(copies) {
+                    if c.iter().any(|&w| w != 0) {
+                        copied.insert(m.start, c);
+                    }
                 }
             }
             for m in &wanted {
@@ -573,7 +596,7 @@ fn residency(
             }
         }
     }
-    out
+    (out, copied)
 }
 
 /// Pages of pagemap entries read in one `pread`: 8 bytes each, so 64 KiB of entries.
@@ -615,15 +638,26 @@ fn runs<'m>(
     })
 }
 
-/// Present-or-swapped bits of the pages of each mapping of one run, read in `pread`s of at
-/// most [`RUN_PAGES`] entries (a run of several mappings is one read). Bit 63 of a pagemap
-/// entry is "present", bit 62 "swapped" (a private page that was written and then swapped
-/// out: it was touched all the same). `buf` is scratch space, kept from run to run.
-fn pages(pagemap: &File, run: &[&Mapping], page_size: u64, buf: &mut Vec<u8>) -> Vec<Residency> {
-    const PRESENT_OR_SWAPPED: u64 = 3 << 62;
+/// The file's own resident pages of each mapping of one run, and its private copies, read in
+/// `pread`s of at most [`RUN_PAGES`] entries (a run of several mappings is one read).
+///
+/// Bit 63 of a pagemap entry is "present", 62 "swapped", 61 "file page or shared anonymous"
+/// (`Documentation/admin-guide/mm/pagemap.rst`; the flag bits are given to unprivileged
+/// readers too, only the frame number is hidden). In a private file mapping a present page
+/// without bit 61 is an anonymous copy, and a swapped one is a copy too (file pages are
+/// dropped, never swapped). `buf` is scratch space, kept from run to run.
+fn pages(
+    pagemap: &File,
+    run: &[&Mapping],
+    page_size: u64,
+    buf: &mut Vec<u8>,
+) -> (Vec<Residency>, Vec<Vec<u64>>) {
+    const PRESENT: u64 = 1 << 63;
+    const SWAPPED: u64 = 1 << 62;
+    const FILE_PAGE: u64 = 1 << 61;
     let ps = page_size.max(1);
     let (Some(first), Some(last)) = (run.first(), run.last()) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let first_page = first.start / ps;
     let end_page = last.end.div_ceil(ps);
@@ -631,6 +665,7 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64, buf: &mut Vec<u8>) ->
         .iter()
         .map(|m| vec![0u64; usize::try_from((m.len() / ps).div_ceil(64)).unwrap_or(0)])
         .collect();
+    let mut copies = bits.clone();
     let want = usize::try_from(RUN_PAGES.min(end_page - first_page) * 8).unwrap_or(0);
     if buf.len() < want {
         buf.resize(want, 0);
@@ -642,14 +677,16 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64, buf: &mut Vec<u8>) ->
         let n = RUN_PAGES.min(end_page - page);
         let bytes = &mut buf[..usize::try_from(n * 8).unwrap_or(0)];
         if pagemap.read_exact_at(bytes, page * 8).is_err() {
-            return vec![Residency::Unreadable; run.len()];
+            return (vec![Residency::Unreadable; run.len()], Vec::new());
         }
         for (k, entry) in bytes.chunks_exact(8).enumerate() {
             let mut word = [0u8; 8];
             word.copy_from_slice(entry);
-            if u64::from_ne_bytes(word) & PRESENT_OR_SWAPPED == 0 {
+            let entry = u64::from_ne_bytes(word);
+            if entry & (PRESENT | SWAPPED) == 0 {
                 continue;
             }
+            let own = entry & PRESENT != 0 && entry & FILE_PAGE != 0;
             let addr = (page + k as u64) * ps;
             // Runs are sorted and disjoint: at most one mapping holds the page.
             while run.get(j).is_some_and(|m| m.end <= addr) {
@@ -659,16 +696,17 @@ fn pages(pagemap: &File, run: &[&Mapping], page_size: u64, buf: &mut Vec<u8>) ->
                 continue;
             };
             let i = (addr - m.start) / ps;
+            let target = if own { &mut bits } else { &mut copies };
             if let Some(w) = usize::try_from(i / 64)
                 .ok()
-                .and_then(|w| bits.get_mut(j)?.get_mut(w))
+                .and_then(|w| target.get_mut(j)?.get_mut(w))
             {
                 *w |= 1 << (i % 64);
             }
         }
         page += n;
     }
-    bits.into_iter().map(Residency::Pages).collect()
+    (bits.into_iter().map(Residency::Pages).collect(), copies)
 }
 
 /// A `kB` field (`Rss:`, ...) of every mapping in `/proc/PID/smaps`, in bytes, by

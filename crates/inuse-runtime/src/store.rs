@@ -633,12 +633,14 @@ mod tests {
                 dlopened: Some(false),
                 executed,
                 stale: None,
+                disturbed: None,
                 dev: 1,
                 ino: 2,
             }],
             files: vec![],
             unmeasurable: None,
             executed_note: None,
+            disturbed: None,
         }
     }
 
@@ -682,6 +684,48 @@ mod tests {
         let windows = store.windows().unwrap();
         assert_eq!(windows[0].sweeps, 3);
         assert_eq!(windows[0].ended_at, Some(1011));
+    }
+
+    /// Issue 20: uprobes turn a process's evidence `unknown` while they are set (copied text)
+    /// and after (load-time pages gone); the window keeps the strongest level seen, and
+    /// `measured` once it was measured, whatever the sweeps after say.
+    #[test]
+    fn disturbed_sweeps_never_lower_evidence() {
+        let mut store = Store::in_memory().unwrap();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1000);
+        let w = store.begin_window("h", t0, Some(5000)).unwrap();
+        let seen = [
+            Executed::InitOnly,
+            Executed::Yes,
+            Executed::Unknown,
+            Executed::None,
+            Executed::InitOnly,
+        ];
+        for (i, e) in seen.into_iter().enumerate() {
+            let t = t0 + Duration::from_secs(5 * i as u64);
+            store
+                .record_sweep(w, t, &sweep(vec![process("/usr/bin/a", e)]))
+                .unwrap();
+            let ev = store.evidence(Some(w)).unwrap();
+            let expected = if i == 0 {
+                Level::InitOnly
+            } else {
+                Level::Executed
+            };
+            assert_eq!((ev[0].level, ev[0].measured), (expected, true), "{e:?}");
+        }
+        // A window that only ever saw disturbed evidence says loaded, unmeasured: never
+        // "measured and not executed".
+        let w2 = store.begin_window("h", t0, Some(5000)).unwrap();
+        store
+            .record_sweep(
+                w2,
+                t0,
+                &sweep(vec![process("/usr/bin/a", Executed::Unknown)]),
+            )
+            .unwrap();
+        let ev = store.evidence(Some(w2)).unwrap();
+        assert_eq!((ev[0].level, ev[0].measured), (Level::Loaded, false));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use crate::cgroup::Container;
-use crate::executed::{self, ExecMapping, Executed, LoadWindows};
+use crate::executed::{self, Disturbance, ExecMapping, Executed, LoadWindows};
 use crate::kernel::{self, KernelReport};
 use crate::maps::{Mapping, Target};
 use crate::net::{self, Proto};
@@ -108,6 +108,10 @@ pub struct ObjectReport {
     pub executed: Executed,
     /// Deleted or replaced since it was mapped.
     pub stale: Option<Stale>,
+    /// Why `executed` is `unknown` (or how a `yes` was found despite it): its residency was
+    /// disturbed (uprobe breakpoints, copied text, load-time pages gone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disturbed: Option<Disturbance>,
     /// Device of the mapped file.
     #[serde(skip)]
     pub dev: u64,
@@ -167,6 +171,12 @@ pub struct ProcessReport {
     /// distrusts residency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub executed_note: Option<String>,
+    /// Set when uprobes, or another writer of text, disturbed the residency evidence of this
+    /// process: `uprobes` when it carries the kernel's `[uprobes]` area or a file it maps has
+    /// uprobes registered and copied pages, `copied-text` for copied text pages of unknown
+    /// cause. Its objects' `disturbed` say which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disturbed: Option<Disturbance>,
 }
 
 /// The result of one sweep.
@@ -288,6 +298,11 @@ pub struct Sweeper {
     stat_files: HashMap<u32, File>,
     /// How many `stat` files may be kept open (a share of the descriptor limit).
     stat_budget: usize,
+    /// tracefs, found or mounted at the first sweep (`None` when neither worked), kept for
+    /// the sweeper's life so that repeated sweeps do not mount it again and again.
+    tracefs: Option<Option<crate::uprobes::TracefsMount>>,
+    /// The files with uprobes registered, read at the start of each sweep.
+    probed: crate::uprobes::ProbedFiles,
 }
 
 /// What the read phase did with a process's `stat` file.
@@ -386,6 +401,8 @@ impl Sweeper {
             previous: HashMap::new(),
             stat_files: HashMap::new(),
             stat_budget: 0,
+            tracefs: None,
+            probed: crate::uprobes::ProbedFiles::default(),
         })
     }
 
@@ -415,6 +432,15 @@ impl Sweeper {
 
     /// Sweeps the given pids, or every process when `pids` is `None`.
     pub fn sweep(&mut self, pids: Option<&[u32]>) -> Sweep {
+        // Unreadable (not root, no tracefs): copies are still seen, only their cause is not
+        // named.
+        let tracefs = self
+            .tracefs
+            .get_or_insert_with(|| crate::uprobes::TracefsMount::open().ok());
+        self.probed = tracefs
+            .as_ref()
+            .and_then(|t| t.probed_files().ok())
+            .unwrap_or_default();
         let all;
         let pids = match pids {
             Some(p) => p,
@@ -546,6 +572,7 @@ impl Sweeper {
                     files: Vec::new(),
                     unmeasurable: Some(e),
                     executed_note: None,
+                    disturbed: None,
                 })),
             }
         }
@@ -749,6 +776,7 @@ impl Sweeper {
             files: Vec::new(),
             unmeasurable: raw.unmeasurable.clone(),
             executed_note: None,
+            disturbed: raw.uprobes_area.then_some(Disturbance::Uprobes),
         };
         let Some(root_id) = raw.root.as_ref().filter(|_| raw.unmeasurable.is_none()) else {
             return Some(report);
@@ -832,8 +860,8 @@ impl Sweeper {
                 });
                 continue;
             }
-            let executed = match (&win, &report.executed_note) {
-                (_, Some(_)) | (None, _) => Executed::Unknown,
+            let (executed, disturbed) = match (&win, &report.executed_note) {
+                (_, Some(_)) | (None, _) => (Executed::Unknown, None),
                 (Some(w), None) => {
                     let exec: Vec<ExecMapping<'_>> = maps
                         .iter()
@@ -843,11 +871,31 @@ impl Sweeper {
                                 .residency
                                 .get(&m.start)
                                 .unwrap_or(&Residency::Unreadable),
+                            copied: raw.copied.get(&m.start).map(Vec::as_slice),
                         })
                         .collect();
-                    executed::classify(&exec, w, fault_around, page_size)
+                    let v = executed::classify(&exec, w, fault_around, page_size);
+                    (v.executed, v.disturbed)
                 }
             };
+            // Name the cause when it is known: the file has probes registered, or probes were
+            // hit in this process.
+            let probed = self.probed.contains(dev, ino);
+            let disturbed = match disturbed {
+                Some(Disturbance::CopiedText | Disturbance::LoadPagesGone)
+                    if probed || raw.uprobes_area =>
+                {
+                    Some(Disturbance::Uprobes)
+                }
+                d => d,
+            };
+            match disturbed {
+                Some(Disturbance::Uprobes) => report.disturbed = Some(Disturbance::Uprobes),
+                Some(Disturbance::CopiedText) if report.disturbed.is_none() => {
+                    report.disturbed = Some(Disturbance::CopiedText);
+                }
+                _ => {}
+            }
             let dlopened = closure
                 .as_ref()
                 .map(|c| !(c.ids.contains(&(dev, ino)) || c.paths.contains(&inner)));
@@ -857,6 +905,7 @@ impl Sweeper {
                 dlopened,
                 executed,
                 stale,
+                disturbed,
                 dev,
                 ino,
             });

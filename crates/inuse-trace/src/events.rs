@@ -65,43 +65,7 @@ pub fn remove_command(group: &str, event: &str) -> String {
     format!("-:{group}/{event}\n")
 }
 
-/// One line of `uprobe_events`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventLine<'a> {
-    /// The group.
-    pub group: &'a str,
-    /// The event name.
-    pub event: &'a str,
-    /// The probed file as written.
-    pub path: &'a str,
-    /// The file offset.
-    pub offset: u64,
-}
-
-/// Parses one line of `uprobe_events`; `None` for anything unexpected (the file is the
-/// kernel's, but a format change must not make us act on a misread line).
-pub fn parse_event_line(line: &str) -> Option<EventLine<'_>> {
-    let mut fields = line.split_ascii_whitespace();
-    let head = fields.next()?;
-    let place = fields.next()?;
-    let name = head
-        .strip_prefix("p:")
-        .or_else(|| head.strip_prefix("r:"))?;
-    let (group, event) = name.split_once('/')?;
-    let (path, offset) = place.rsplit_once(':')?;
-    // A return probe or reference counter decorates the offset: `0x..%return`, `0x..(0x..)`.
-    let offset = offset
-        .split(['%', '('])
-        .next()?
-        .strip_prefix("0x")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())?;
-    Some(EventLine {
-        group,
-        event,
-        path,
-        offset,
-    })
-}
+pub use inuse_runtime::uprobes::{EventLine, parse_event_line};
 
 /// One line of `uprobe_profile`.
 #[derive(Debug, Clone, PartialEq, Eq)]
