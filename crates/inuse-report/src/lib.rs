@@ -11,6 +11,7 @@
 //! so does anything observed for less than the minimum window. A false "not used" is the
 //! worst bug this tool can have.
 
+pub mod documents;
 mod render;
 pub mod sbom;
 

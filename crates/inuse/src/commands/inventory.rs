@@ -10,9 +10,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
+use inuse_model::{Note, NoteCode};
 use inuse_pkgdb::Inventory;
 use inuse_pkgdb::elfscan::{self, ScanOptions};
-use serde_json::json;
+use inuse_report::documents::InventoryDocument;
 
 use crate::exit::Code;
 use crate::settings::{FormatArg, RootArg};
@@ -61,7 +62,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
             inuse_pkgdb::DATABASE_PATHS.join(", ")
         );
         eprintln!("inuse: warning: {message}");
-        notes.push(json!({ "code": "no-package-database", "message": message }));
+        notes.push(Note::new(NoteCode::NoPackageDatabase, message));
     }
     let scan = elfscan::scan_root(
         &root,
@@ -80,15 +81,15 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format.get() {
         Format::Json => {
-            let doc = json!({
-                "root": args.root.dir(),
-                "distro": inv.distro,
-                "packages": inv.packages,
-                "not_installed": inv.not_installed,
-                "unowned_elf": unowned,
-                "problems": inv.problems,
-                "notes": notes,
-            });
+            let doc = InventoryDocument {
+                root: args.root.dir(),
+                distro: inv.distro.as_ref(),
+                packages: &inv.packages,
+                not_installed: &inv.not_installed,
+                unowned_elf: &unowned,
+                problems: &inv.problems,
+                notes: &notes,
+            };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_pkgdb::Inventory;
-use serde_json::{Value, json};
+use inuse_report::documents::{OwnerDocument, OwnerPackage, OwnerRow};
 
 use crate::exit::Code;
 use crate::settings::{FormatArg, RootArg};
@@ -51,7 +51,7 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut unowned = 0usize;
     let mut failed = 0usize;
-    let mut rows: Vec<Value> = Vec::with_capacity(args.paths.len());
+    let mut rows: Vec<OwnerRow<'_>> = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let inner = if path.is_absolute() {
             path.clone()
@@ -90,18 +90,23 @@ pub fn run(args: &OwnerArgs) -> anyhow::Result<Code> {
                 writeln!(out, "{names}: {}", path.display())?;
             }
             Format::Json => {
-                let package = packages.first().map(|p| {
-                    json!({ "name": p.name, "version": p.version, "arch": p.arch,
-                            "manager": p.manager, "purl": p.purl })
+                rows.push(OwnerRow {
+                    path,
+                    package: packages.first().map(|p| OwnerPackage {
+                        name: &p.name,
+                        version: &p.version,
+                        arch: &p.arch,
+                        manager: p.manager.as_str(),
+                        purl: &p.purl,
+                    }),
+                    all_owners: packages.iter().map(|p| p.name.as_str()).collect(),
+                    error,
                 });
-                let all: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
-                rows.push(json!({ "path": path, "package": package, "all_owners": all,
-                                 "error": error }));
             }
         }
     }
     if args.format.get() == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &json!({ "owners": rows }))?;
+        serde_json::to_writer_pretty(&mut out, &OwnerDocument { owners: rows })?;
         writeln!(out)?;
     }
     out.flush()?;

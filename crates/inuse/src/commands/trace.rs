@@ -18,10 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use inuse_model::time::rfc3339_millis as rfc3339;
+use inuse_report::documents::{FunctionHitRow, TraceDocument, TraceWindow, TracedLibraryRow};
 use inuse_trace::select::{Owner, Packages};
 use inuse_trace::store::{Run, TracedLibrary};
 use inuse_trace::{LibraryFunctions, LibraryResult, Session, Tracefs};
-use serde_json::json;
 
 use crate::exit::Code;
 use crate::settings::{DbArg, FormatArg};
@@ -196,11 +196,17 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<Code> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format.get() {
         Format::Json => {
-            let doc = json!({
-                "window": { "start": rfc3339(start), "end": rfc3339(stop_time) },
-                "group": group,
-                "libraries": libraries.iter().map(|l| library_json(l, &vulnerabilities)).collect::<Vec<_>>(),
-            });
+            let doc = TraceDocument {
+                window: TraceWindow {
+                    start: rfc3339(start),
+                    end: rfc3339(stop_time),
+                },
+                group: &group,
+                libraries: libraries
+                    .iter()
+                    .map(|l| library_row(l, &vulnerabilities))
+                    .collect(),
+            };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
@@ -274,40 +280,36 @@ fn choose_libraries(
     Ok((paths, vulnerabilities))
 }
 
-fn library_json(lib: &TracedLibrary, vulnerabilities: &Vulnerabilities) -> serde_json::Value {
+fn library_row<'a>(
+    lib: &'a TracedLibrary,
+    vulnerabilities: &'a Vulnerabilities,
+) -> TracedLibraryRow<'a, Owner> {
     let r = &lib.result;
     let mut hit: Vec<_> = r.hit().collect();
     hit.sort_by(|a, b| a.first_hit.cmp(&b.first_hit).then(a.name.cmp(&b.name)));
-    let mut v = json!({
-        "path": r.path,
-        "package": lib.owner,
-        "functions_total": r.functions.len(),
-        "functions_probed": r.probed(),
-        "symtab": r.symtab,
-        "functions_hit": hit.iter().map(|f| {
-            let mut entry = json!({
-                "name": f.name,
-                "first_hit": f.first_hit.map(rfc3339),
-            });
-            if !f.aliases.is_empty() {
-                entry["aliases"] = json!(f.aliases);
-            }
-            entry
-        }).collect::<Vec<_>>(),
-    });
     let unprobed: Vec<&str> = r
         .functions
         .iter()
         .filter(|f| !f.probed)
         .map(|f| f.name.as_str())
         .collect();
-    if !unprobed.is_empty() {
-        v["functions_unprobed"] = json!(unprobed);
+    TracedLibraryRow {
+        path: &r.path,
+        package: lib.owner.as_ref(),
+        functions_total: r.functions.len(),
+        functions_probed: r.probed(),
+        symtab: r.symtab,
+        functions_hit: hit
+            .iter()
+            .map(|f| FunctionHitRow {
+                name: &f.name,
+                first_hit: f.first_hit.map(rfc3339),
+                aliases: &f.aliases,
+            })
+            .collect(),
+        functions_unprobed: (!unprobed.is_empty()).then_some(unprobed),
+        vulnerabilities: vulnerabilities.get(&r.path).map(Vec::as_slice),
     }
-    if let Some(ids) = vulnerabilities.get(&r.path) {
-        v["vulnerabilities"] = json!(ids);
-    }
-    v
 }
 
 fn package_text(owner: Option<&Owner>) -> String {
@@ -360,4 +362,105 @@ fn print_table(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::UNIX_EPOCH;
+
+    use inuse_trace::FunctionResult;
+
+    use super::*;
+
+    fn sample(owned: bool, all_probed: bool) -> TracedLibrary {
+        let f = |name: &str, probed: bool, hit: Option<u64>, aliases: &[&str]| FunctionResult {
+            name: name.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            offset: 16,
+            probed,
+            first_hit: hit.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            hits: u64::from(hit.is_some()),
+        };
+        TracedLibrary {
+            result: LibraryResult {
+                path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13".into(),
+                functions: vec![
+                    f("inflate", true, Some(1_700_000_000_500), &["inflate_alias"]),
+                    f("deflate", true, Some(1_700_000_000_100), &[]),
+                    f("crc32", true, None, &[]),
+                    f("adler32", all_probed, None, &[]),
+                ],
+                symtab: false,
+                unmapped: 0,
+            },
+            owner: owned.then(|| Owner {
+                name: "zlib1g".into(),
+                version: "1:1.2.13".into(),
+                arch: "amd64".into(),
+                source_name: "zlib".into(),
+                source_version: "1:1.2.13".into(),
+                manager: "dpkg",
+                purl: "pkg:deb/debian/zlib1g".into(),
+            }),
+        }
+    }
+
+    /// The JSON of a library, pinned here because the snapshot tests need tracefs: the field
+    /// order, the optional fields present, aliases only where there are some.
+    #[test]
+    fn json_of_a_traced_library() {
+        let lib = sample(true, false);
+        let vulns: Vulnerabilities = [(
+            lib.result.path.clone(),
+            vec!["CVE-1".to_owned(), "CVE-2".to_owned()],
+        )]
+        .into();
+        let text = serde_json::to_string_pretty(&library_row(&lib, &vulns)).unwrap();
+        assert_eq!(
+            text,
+            r#"{
+  "path": "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+  "package": {
+    "name": "zlib1g",
+    "version": "1:1.2.13",
+    "arch": "amd64",
+    "source_name": "zlib",
+    "source_version": "1:1.2.13",
+    "manager": "dpkg",
+    "purl": "pkg:deb/debian/zlib1g"
+  },
+  "functions_total": 4,
+  "functions_probed": 3,
+  "symtab": false,
+  "functions_hit": [
+    {
+      "name": "deflate",
+      "first_hit": "2023-11-14T22:13:20.100Z"
+    },
+    {
+      "name": "inflate",
+      "first_hit": "2023-11-14T22:13:20.500Z",
+      "aliases": [
+        "inflate_alias"
+      ]
+    }
+  ],
+  "functions_unprobed": [
+    "adler32"
+  ],
+  "vulnerabilities": [
+    "CVE-1",
+    "CVE-2"
+  ]
+}"#
+        );
+        // Unowned, every function probed, not chosen for a vulnerability: those fields are
+        // null or left out.
+        let lib = sample(false, true);
+        let doc = serde_json::to_value(library_row(&lib, &Vulnerabilities::new())).unwrap();
+        assert!(doc["package"].is_null());
+        assert!(doc.get("functions_unprobed").is_none() && doc.get("vulnerabilities").is_none());
+    }
 }

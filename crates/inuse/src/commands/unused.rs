@@ -11,7 +11,9 @@ use std::io::Write;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use inuse_osv::store::Store as VulnStore;
-use serde_json::json;
+use inuse_report::documents::{
+    IdleLoadedRow, ProcessRow, TracedNotEnteredRow, UnusedDocument, UnusedLinkRow, UnusedPackageRow,
+};
 
 use crate::exit::Code;
 use crate::settings::{DbArg, FormatArg, LiveArg, RootArg, StoreArg};
@@ -102,31 +104,54 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format.get() {
         UnusedFormat::Json => {
-            let doc = json!({
-                "root": dir.display().to_string(),
-                "packages": packages.iter().map(|u| {
-                    let p = scan.inventory.get(u.package);
-                    json!({
-                        "name": name(u.package),
-                        "version": p.map(|p| p.version.as_str()),
-                        "evidence": u.tier.as_str(),
-                        "vulnerabilities": u.vulnerabilities,
-                        "installed_size": p.and_then(|p| p.installed_size),
-                        "linked_by": u.linked_by,
+            let doc = UnusedDocument {
+                root: dir.display().to_string(),
+                packages: packages
+                    .iter()
+                    .map(|u| {
+                        let p = scan.inventory.get(u.package);
+                        UnusedPackageRow {
+                            name: name(u.package),
+                            version: p.map(|p| p.version.as_str()),
+                            evidence: u.tier.as_str(),
+                            vulnerabilities: u.vulnerabilities,
+                            installed_size: p.and_then(|p| p.installed_size),
+                            linked_by: &u.linked_by,
+                        }
                     })
-                }).collect::<Vec<_>>(),
-                "unused_links": links.iter().map(|l| json!({
-                    "executable": l.executable, "library": l.library, "path": l.path,
-                })).collect::<Vec<_>>(),
-                "traced_not_entered": untouched.iter().map(|l| json!({
-                    "path": l.path, "package": l.package, "functions_probed": l.functions_probed,
-                })).collect::<Vec<_>>(),
-                "idle_loaded": idle.iter().map(|i| json!({
-                    "package": name(i.package),
-                    "files": i.files,
-                    "processes": i.processes.iter().map(|p| json!({"pid": p.pid, "exe": p.exe})).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
+                    .collect(),
+                unused_links: links
+                    .iter()
+                    .map(|l| UnusedLinkRow {
+                        executable: &l.executable,
+                        library: &l.library,
+                        path: &l.path,
+                    })
+                    .collect(),
+                traced_not_entered: untouched
+                    .iter()
+                    .map(|l| TracedNotEnteredRow {
+                        path: &l.path,
+                        package: l.package.as_deref(),
+                        functions_probed: l.functions_probed,
+                    })
+                    .collect(),
+                idle_loaded: idle
+                    .iter()
+                    .map(|i| IdleLoadedRow {
+                        package: name(i.package),
+                        files: &i.files,
+                        processes: i
+                            .processes
+                            .iter()
+                            .map(|p| ProcessRow {
+                                pid: p.pid,
+                                exe: &p.exe,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
