@@ -444,13 +444,14 @@ mod tests {
     #[test]
     fn host_cache_agrees_with_ldconfig_print() {
         let Ok(data) = std::fs::read("/etc/ld.so.cache") else {
-            eprintln!("SKIPPED: no /etc/ld.so.cache on this host");
+            inuse_testkit::Skip::new("no /etc/ld.so.cache on this host").report();
             return;
         };
-        let Ok(out) = std::process::Command::new("ldconfig").arg("-p").output() else {
-            eprintln!("SKIPPED: ldconfig not available");
-            return;
-        };
+        let ldconfig = inuse_testkit::or_skip!(inuse_testkit::require_tool("ldconfig"));
+        let out = std::process::Command::new(ldconfig)
+            .arg("-p")
+            .output()
+            .expect("run ldconfig -p");
         let cache = LdCache::parse(&data).expect("host cache parses");
         let text = String::from_utf8_lossy(&out.stdout);
         let mut checked = 0;

@@ -9,22 +9,13 @@ use inuse_osv::import::{Importer, Limits, Report};
 use inuse_osv::{Matches, Store, match_inventory};
 use inuse_pkgdb::Inventory;
 use inuse_root::Root;
+use inuse_testkit::Skip;
 
-/// The shared reference data, or `None` after saying so loudly.
-pub fn testdata(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("INUSE_TESTDATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if dir.join("osv").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED {test}: test data not found at {} (set INUSE_TESTDATA)",
-            dir.display()
-        );
-        None
-    }
+/// The shared reference data (with its `osv/` folder), or a [`Skip`] for missing data (a
+/// failure under `CI=true`).
+pub fn testdata() -> Result<PathBuf, Skip> {
+    inuse_testkit::shared_data("osv")?;
+    inuse_testkit::testdata_dir()
 }
 
 /// Writes `content` at `rel` below `root`, creating directories.

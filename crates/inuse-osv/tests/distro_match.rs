@@ -5,6 +5,7 @@
 mod common;
 
 use common::{dpkg_root, matches, pairs, store_with, testdata, write};
+use inuse_testkit::or_skip;
 
 const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n";
 const UBUNTU_2204: &str =
@@ -82,9 +83,7 @@ fn cve_2024_3094_in_a_debian_12_root() {
 
 #[test]
 fn real_debian_records() {
-    let Some(data) = testdata("real_debian_records") else {
-        return;
-    };
+    let data = or_skip!(testdata());
     let db = tempfile::tempdir().expect("tempdir");
     let samples = data.join("osv/samples");
     let (store, report) = store_with(
@@ -135,9 +134,7 @@ fn real_debian_records() {
 
 #[test]
 fn real_ubuntu_records() {
-    let Some(data) = testdata("real_ubuntu_records") else {
-        return;
-    };
+    let data = or_skip!(testdata());
     let db = tempfile::tempdir().expect("tempdir");
     let (store, report) = store_with(db.path(), &[&data.join("osv/samples/ubuntu")]);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);

@@ -14,7 +14,9 @@
 //! A missing tool (`gcc`, `gcc -m32` multilib, `musl-gcc`, `patchelf`, a loader, root
 //! privileges for `chroot`) is not a test failure, but it must never look like a pass either.
 //! Helpers that need such a tool return `Result<_, Skip>`; tests unwrap them with
-//! [`or_skip!`], which prints `SKIPPED: <test>: <reason>` to stderr and returns. Anything
+//! [`or_skip!`], which prints `SKIPPED: <test>: <reason>` past libtest's capture, logs it for
+//! `.ci/run`'s count, and returns. Missing shared data ([`shared_data`], [`testdata_dir`]) is
+//! a skip on a developer's clone but fails the test under `CI=true` (see [`Skip`]). Anything
 //! else that goes wrong (a compiler error in a fixture, an unwritable tempdir) is a bug in the
 //! test and panics with the command line and its output.
 //!
@@ -30,8 +32,8 @@ mod oracle;
 mod pkgtools;
 mod process;
 pub mod schema;
+mod skip;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use cbuild::{CBuild, Patchelf};
@@ -45,42 +47,7 @@ pub use pkgtools::{
     dpkg_query_search, dpkg_query_show, dpkg_warned_packages, rpm_query, rpm_query_all,
 };
 pub use process::{Captured, run_bounded};
-
-/// Why a test could not run here: a tool or privilege it needs is missing.
-///
-/// Never turned into a silent pass: see [`or_skip!`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skip {
-    reason: String,
-}
-
-impl Skip {
-    /// A skip with the given human-readable reason.
-    pub fn new(reason: impl Into<String>) -> Skip {
-        Skip {
-            reason: reason.into(),
-        }
-    }
-
-    /// The reason, as printed after `SKIPPED:`.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-
-    /// Prints `SKIPPED: <test name>: <reason>` on stderr, where the test name is the current
-    /// thread's name (libtest names each test's thread after the test).
-    pub fn report(&self) {
-        let thread = std::thread::current();
-        let test = thread.name().unwrap_or("<unnamed test>");
-        eprintln!("SKIPPED: {test}: {}", self.reason);
-    }
-}
-
-impl fmt::Display for Skip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
+pub use skip::{Skip, SkipKind, skip_log};
 
 /// Unwraps a `Result<T, Skip>`; on `Err` reports the skip loudly and returns from the
 /// enclosing test function (which must return `()`).
@@ -139,7 +106,8 @@ pub fn require_root() -> Result<(), Skip> {
 
 /// Where the shared test data lives: `$INUSE_TESTDATA`, else `<workspace>/../shared/data`.
 ///
-/// Returns a [`Skip`] when the directory does not exist.
+/// Returns a [`Skip::missing_data`] (a failure under `CI=true`) when the directory does not
+/// exist.
 pub fn testdata_dir() -> Result<PathBuf, Skip> {
     let dir = match std::env::var_os("INUSE_TESTDATA") {
         Some(dir) => PathBuf::from(dir),
@@ -148,9 +116,25 @@ pub fn testdata_dir() -> Result<PathBuf, Skip> {
     if dir.is_dir() {
         Ok(std::fs::canonicalize(&dir).unwrap_or(dir))
     } else {
-        Err(Skip::new(format!(
+        Err(Skip::missing_data(format!(
             "test data directory {} does not exist (set INUSE_TESTDATA)",
             dir.display()
+        )))
+    }
+}
+
+/// The path of `rel` (a file or a folder) inside the shared test data.
+///
+/// Returns a [`Skip::missing_data`] (a failure under `CI=true`) when the data directory or
+/// `rel` inside it does not exist.
+pub fn shared_data(rel: impl AsRef<Path>) -> Result<PathBuf, Skip> {
+    let path = testdata_dir()?.join(rel);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(Skip::missing_data(format!(
+            "{} is missing from the shared test data",
+            path.display()
         )))
     }
 }

@@ -44,7 +44,7 @@ pub fn schemas_dir() -> Result<PathBuf, Skip> {
     if dir.is_dir() {
         Ok(dir)
     } else {
-        Err(Skip::new(format!("{} is missing", dir.display())))
+        Err(Skip::missing_data(format!("{} is missing", dir.display())))
     }
 }
 

@@ -14,14 +14,15 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::Rng;
+use inuse_testkit::{Skip, or_skip};
 use inuse_version::{Scheme, compare, dpkg, rpm};
 
 const PAIRS: usize = 100_000;
 /// Disagreements with apt re-checked with `dpkg --compare-versions` (two processes each).
 const DPKG_RECHECKS: usize = 200;
 
-/// A python3 that can import `module`, or `None` after saying loudly that `test` is skipped.
-fn python_with(module: &str, test: &str) -> Option<String> {
+/// A python3 that can import `module`, or a [`Skip`] naming the package to install.
+fn python_with(module: &str) -> Result<String, Skip> {
     let candidates = std::env::var("INUSE_PYTHON")
         .into_iter()
         .chain(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
@@ -33,14 +34,13 @@ fn python_with(module: &str, test: &str) -> Option<String> {
             .status()
             .is_ok_and(|s| s.success());
         if ok {
-            return Some(python);
+            return Ok(python);
         }
     }
-    eprintln!(
-        "SKIPPED: {test}: no python3 can import {module} \
+    Err(Skip::new(format!(
+        "no python3 can import {module} \
          (apt-get install python3-apt python3-rpm, or set INUSE_PYTHON)"
-    );
-    None
+    )))
 }
 
 /// Runs `script` with one python3 process over `pairs` (written to a temporary file as
@@ -130,9 +130,7 @@ impl Generator {
 #[test]
 fn dpkg_agrees_with_apt_and_dpkg() {
     let test = "dpkg_agrees_with_apt_and_dpkg";
-    let Some(python) = python_with("apt_pkg", test) else {
-        return;
-    };
+    let python = or_skip!(python_with("apt_pkg"));
     let mut generator = Generator {
         rng: Rng::new(0x0dbb_6e51),
         tokens: &[
@@ -239,9 +237,7 @@ fn dpkg_compare(a: &str, b: &str) -> Option<Ordering> {
 #[test]
 fn rpm_agrees_with_librpm() {
     let test = "rpm_agrees_with_librpm";
-    let Some(python) = python_with("rpm", test) else {
-        return;
-    };
+    let python = or_skip!(python_with("rpm"));
     let mut generator = Generator {
         rng: Rng::new(0x0e71_0a11),
         tokens: &[

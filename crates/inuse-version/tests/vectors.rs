@@ -6,6 +6,7 @@ mod common;
 use std::cmp::Ordering;
 
 use common::{comparison_lines, op_ordering, read_vectors, report, sign_ordering};
+use inuse_testkit::or_skip;
 use inuse_version::{Scheme, VersionError, apk, compare, rpm, semver};
 
 type CmpFn = dyn Fn(&str, &str) -> Result<Ordering, VersionError>;
@@ -25,9 +26,7 @@ fn check(cmp: &CmpFn, a: &str, b: &str, want: Ordering) -> Option<String> {
 /// A file of `A op B` lines, all of which must hold under `cmp`, except that exactly
 /// `expected_rejected` lines hold a version `cmp` rejects (in both directions).
 fn op_file(name: &str, cmp: &CmpFn, expected_rejected: usize) {
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let (mut checked, mut failures, mut rejected) = (0, Vec::new(), Vec::new());
     for (n, line) in comparison_lines(&text) {
         checked += 1;
@@ -89,9 +88,7 @@ fn debian_versions_generated() {
 #[test]
 fn dpkg_test_suite() {
     let name = "dpkg-Dpkg_Version.data.txt";
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let (mut checked, mut failures) = (0, Vec::new());
     for (n, line) in comparison_lines(&text) {
         checked += 1;
@@ -120,9 +117,7 @@ fn redhat_versions() {
 #[test]
 fn rpm_test_suite() {
     let name = "rpm-rpmvercmp.triples.txt";
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let (mut checked, mut oddities, mut failures) = (0, 0, Vec::new());
     for (n, line) in text.lines().enumerate() {
         let line = match line.strip_prefix("# ODDITY (disabled upstream):") {
@@ -159,9 +154,7 @@ fn rpm_test_suite() {
 fn go_rpm_version_cases() {
     const EVR_DISAGREEMENTS: usize = 6; // stated in the data README
     let name = "go-rpm-version-cases.tsv";
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let (mut checked, mut empty, mut failures) = (0, 0, Vec::new());
     let mut evr_disagree = Vec::new();
     for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
@@ -246,9 +239,7 @@ fn alpine_versions_generated() {
 #[test]
 fn apk_test_suite() {
     let name = "apk-tools-version.data";
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let (mut checked, mut validity, mut failures, mut lenient) = (0, 0, Vec::new(), Vec::new());
     for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
         let line = line.split('#').next().unwrap_or_default().trim();
@@ -324,9 +315,7 @@ fn apk_test_suite() {
 #[test]
 fn semver_versions() {
     let name = "semver-versions.txt";
-    let Some(text) = read_vectors(name, name) else {
-        return;
-    };
+    let text = or_skip!(read_vectors(name));
     let prefixed: Vec<&str> = comparison_lines(&text)
         .flat_map(|(_, line)| line.split_whitespace())
         .filter(|v| v.starts_with('v'))

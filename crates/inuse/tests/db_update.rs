@@ -4,26 +4,17 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 const ETAG: &str = "\"alma-1\"";
 
-fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("INUSE_TESTDATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if dir.join("osv/AlmaLinux-all.zip").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED db_update: test data not found at {}",
-            dir.display()
-        );
-        None
-    }
+/// The shared data (with `osv/AlmaLinux-all.zip`), or a skip for missing data (a failure
+/// under `CI=true`).
+fn testdata() -> Result<PathBuf, inuse_testkit::Skip> {
+    inuse_testkit::shared_data("osv/AlmaLinux-all.zip")?;
+    inuse_testkit::testdata_dir()
 }
 
 /// Requests seen: (path, If-None-Match).
@@ -99,7 +90,7 @@ fn records(db: &str) -> serde_json::Value {
 
 #[test]
 fn update_conditional_offline_and_status() {
-    let Some(data) = testdata() else { return };
+    let data = inuse_testkit::or_skip!(testdata());
     let zip = std::fs::read(data.join("osv/AlmaLinux-all.zip")).expect("zip");
     let (url, seen) = serve(zip.clone(), 4);
     let dir = tempfile::tempdir().expect("tempdir");

@@ -165,10 +165,7 @@ fn special(dir: &Path) -> Result<BTreeMap<&'static str, PathBuf>, Skip> {
 
 /// Every file under the shared corpus, recursively.
 fn corpus() -> Result<Vec<PathBuf>, Skip> {
-    let root = testdata_dir()?.join("elf");
-    if !root.is_dir() {
-        return Err(Skip::new(format!("{} does not exist", root.display())));
-    }
+    let root = inuse_testkit::shared_data("elf")?;
     let mut files = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {

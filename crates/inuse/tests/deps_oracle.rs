@@ -82,10 +82,7 @@ fn canon(p: &str) -> String {
 
 #[test]
 fn every_elf_file_under_usr_matches_ldd() {
-    if Command::new("ldd").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: ldd is not installed on this machine");
-        return;
-    }
+    inuse_testkit::or_skip!(inuse_testkit::require_tool("ldd"));
     let mut files = Vec::new();
     elf_files(Path::new("/usr"), &mut files);
     files.sort();

@@ -27,7 +27,7 @@ use inuse_pkgdb::Inventory;
 use inuse_root::Root;
 use inuse_testkit::{
     Skip, Verdict, dpkg_literal, dpkg_query_list, dpkg_query_search, dpkg_warned_packages, or_skip,
-    require_tool, rpm_query_all, testdata_dir,
+    require_tool, rpm_query_all,
 };
 use serde_json::Value;
 
@@ -165,13 +165,9 @@ const EXCEPTIONS: &[Exception] = &[
     ),
 ];
 
+/// The shared data's `peers/`, or a skip for missing data (a failure under `CI=true`).
 fn peers_dir() -> Result<PathBuf, Skip> {
-    let dir = testdata_dir()?.join("peers");
-    if dir.is_dir() {
-        Ok(dir)
-    } else {
-        Err(Skip::new(format!("{} does not exist", dir.display())))
-    }
+    inuse_testkit::shared_data("peers")
 }
 
 /// The sub-directories of `dir`, sorted.

@@ -2,9 +2,11 @@
 //! truncations and byte mutations of real libraries. Results may be errors; a panic, or a hang,
 //! fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use inuse_elf::{ElfFile, ElfInfo, Limits};
+
+use inuse_testkit::{Skip, or_skip};
 
 use crate::support::{Gcc, files_under, have_tool, host_library, testdata};
 
@@ -33,9 +35,7 @@ fn exercise_file(path: &Path) {
 
 #[test]
 fn shared_malformed_files_do_not_panic() {
-    let Some(data) = testdata("shared_malformed_files_do_not_panic") else {
-        return;
-    };
+    let data = or_skip!(testdata());
     let files = files_under(&data.join("elf"));
     assert!(
         !files.is_empty(),
@@ -43,9 +43,14 @@ fn shared_malformed_files_do_not_panic() {
         data.join("elf").display()
     );
     let unpacked = tempfile::tempdir().expect("tempdir");
+    let gzip = have_tool("gzip");
+    let gz = |p: &PathBuf| p.extension().is_some_and(|e| e == "gz");
+    if let (Err(skip), true) = (&gzip, files.iter().any(gz)) {
+        skip.clone().context("the unpacked .gz files").report();
+    }
     for path in &files {
         exercise_file(path);
-        if path.extension().is_some_and(|e| e == "gz") && have_tool("gzip", "gunzip test data") {
+        if gz(path) && gzip.is_ok() {
             let out = std::process::Command::new("gzip")
                 .arg("-dc")
                 .arg(path)
@@ -65,7 +70,7 @@ fn shared_malformed_files_do_not_panic() {
 #[test]
 fn truncated_library_does_not_panic() {
     let Some(path) = host_library("libz.so.1") else {
-        eprintln!("SKIPPED truncated_library_does_not_panic: no libz.so.1 on this host");
+        Skip::new("no libz.so.1 on this host").report();
         return;
     };
     let bytes = std::fs::read(&path).expect("read libz");
@@ -85,9 +90,7 @@ fn truncated_library_does_not_panic() {
 /// 0xff), then pseudo-random multi-byte corruptions.
 #[test]
 fn mutated_library_does_not_panic() {
-    let Some(gcc) = Gcc::new("mutated_library_does_not_panic") else {
-        return;
-    };
+    let gcc = or_skip!(Gcc::new());
     gcc.write(
         "m.c",
         "#include <stdio.h>\n__attribute__((constructor)) static void c(void) { puts(\"c\"); }\n\

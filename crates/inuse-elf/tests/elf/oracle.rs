@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use inuse_elf::{Binding, ElfFile, ElfInfo, InitInfo, Limits, Notes, Symbol, SymbolKind};
 
 use crate::readelf;
+use inuse_testkit::{Skip, or_skip};
+
 use crate::support::{Gcc, have_tool, host_samples, testdata};
 
 const LIBRARY: &str = r#"
@@ -61,8 +63,8 @@ struct Fixtures {
     no_pie: PathBuf,
 }
 
-fn fixtures(test: &str) -> Option<Fixtures> {
-    let gcc = Gcc::new(test)?;
+fn fixtures() -> Result<Fixtures, Skip> {
+    let gcc = Gcc::new()?;
     gcc.write("lib.c", LIBRARY);
     gcc.write("lib.map", VERSION_SCRIPT);
     gcc.write("main.c", PROGRAM);
@@ -100,7 +102,7 @@ fn fixtures(test: &str) -> Option<Fixtures> {
     };
     let pie = program("app", "-pie");
     let no_pie = program("app-nopie", "-no-pie");
-    Some(Fixtures {
+    Ok(Fixtures {
         gcc,
         library,
         libraries,
@@ -270,9 +272,7 @@ fn find<'a>(symbols: &'a [Symbol], name: &str, version: &str) -> &'a Symbol {
 
 #[test]
 fn fixture_symbols_match_readelf() {
-    let Some(fx) = fixtures("fixture_symbols_match_readelf") else {
-        return;
-    };
+    let fx = or_skip!(fixtures());
     let mut all = fx.libraries.clone();
     all.extend([fx.pie.clone(), fx.no_pie.clone()]);
     assert_symbols_match(&all);
@@ -304,16 +304,18 @@ fn fixture_symbols_match_readelf() {
 
 #[test]
 fn host_symbols_match_readelf() {
-    if !have_tool("readelf", "host_symbols_match_readelf") {
-        return;
-    }
+    or_skip!(have_tool("readelf"));
     let mut paths = host_samples();
     // Big-endian and other-architecture files: readelf decodes every architecture.
-    if let Some(data) = testdata("host_symbols_match_readelf (foreign architectures)") {
-        let foreign = data.join("elf/foreign-arch/endianness");
-        for arch in ["ppc64", "ppc64le"] {
-            paths.extend(["libtest.so", "main"].map(|f| foreign.join(arch).join(f)));
+    match testdata() {
+        Ok(data) => {
+            let foreign = data.join("elf/foreign-arch/endianness");
+            for arch in ["ppc64", "ppc64le"] {
+                paths.extend(["libtest.so", "main"].map(|f| foreign.join(arch).join(f)));
+            }
         }
+        // The host's files are still checked; only the foreign ones are skipped.
+        Err(skip) => skip.context("foreign architectures").report(),
     }
     assert!(!paths.is_empty(), "no host libraries found");
     assert_symbols_match(&paths);
@@ -331,9 +333,7 @@ fn symtab_address(path: &Path, name: &str) -> u64 {
 
 #[test]
 fn init_windows_point_at_constructors() {
-    let Some(fx) = fixtures("init_windows_point_at_constructors") else {
-        return;
-    };
+    let fx = or_skip!(fixtures());
     for path in &fx.libraries {
         let data = read(path);
         let elf = ElfFile::parse(&*data, &Limits::default()).expect("parse");
@@ -378,9 +378,7 @@ fn init_windows_point_at_constructors() {
 /// still give the same targets.
 #[test]
 fn rela_addends_fill_zeroed_init_arrays() {
-    let Some(fx) = fixtures("rela_addends_fill_zeroed_init_arrays") else {
-        return;
-    };
+    let fx = or_skip!(fixtures());
     let original = read(&fx.library);
     let mut zeroed = original.clone();
     for name in [".init_array", ".fini_array"] {
@@ -401,9 +399,7 @@ fn rela_addends_fill_zeroed_init_arrays() {
 
 #[test]
 fn host_init_arrays_match_relocations() {
-    if !have_tool("readelf", "host_init_arrays_match_relocations") {
-        return;
-    }
+    or_skip!(have_tool("readelf"));
     let mut checked = 0;
     for path in host_samples() {
         let data = read(&path);
@@ -479,9 +475,7 @@ fn assert_notes_match(path: &Path) -> Notes {
 
 #[test]
 fn notes_match_readelf() {
-    let Some(fx) = fixtures("notes_match_readelf") else {
-        return;
-    };
+    let fx = or_skip!(fixtures());
     let notes = assert_notes_match(&fx.library);
     assert_eq!(
         notes.build_id.as_ref().map(Vec::len),
@@ -501,9 +495,7 @@ fn notes_match_readelf() {
 
 #[test]
 fn symtab_functions_match_readelf() {
-    let Some(fx) = fixtures("symtab_functions_match_readelf") else {
-        return;
-    };
+    let fx = or_skip!(fixtures());
     for path in [&fx.library, &fx.pie] {
         let data = read(path);
         let elf = ElfFile::parse(&*data, &Limits::default()).expect("parse");
@@ -577,12 +569,8 @@ fn dynamic_facts(path: &Path) -> (Facts, bool) {
 
 #[test]
 fn stripped_and_sectionless_files_keep_dynamic_facts() {
-    let Some(fx) = fixtures("stripped_and_sectionless_files_keep_dynamic_facts") else {
-        return;
-    };
-    if !have_tool("strip", "stripped_and_sectionless_files_keep_dynamic_facts") {
-        return;
-    }
+    let fx = or_skip!(fixtures());
+    or_skip!(have_tool("strip"));
     let mut inputs = vec![fx.library.clone(), fx.pie.clone()];
     inputs.extend(crate::support::host_library("libz.so.1"));
     for (i, input) in inputs.iter().enumerate() {

@@ -4,16 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Whether `tool --version` runs; prints a loud skip notice when it does not.
-pub fn have_tool(tool: &str, test: &str) -> bool {
+use inuse_testkit::Skip;
+
+/// A [`Skip`] unless `tool --version` runs.
+pub fn have_tool(tool: &str) -> Result<(), Skip> {
     let ok = Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIPPED {test}: `{tool}` is not installed");
+    if ok {
+        Ok(())
+    } else {
+        Err(Skip::new(format!("`{tool}` is not installed")))
     }
-    ok
 }
 
 /// Compiles C sources into ELF files in a temporary directory.
@@ -22,13 +25,12 @@ pub struct Gcc {
 }
 
 impl Gcc {
-    /// A builder, or `None` (after a loud notice) when gcc or readelf is missing.
-    pub fn new(test: &str) -> Option<Gcc> {
-        if !have_tool("gcc", test) || !have_tool("readelf", test) {
-            return None;
-        }
+    /// A builder, or a [`Skip`] when gcc or readelf is missing.
+    pub fn new() -> Result<Gcc, Skip> {
+        have_tool("gcc")?;
+        have_tool("readelf")?;
         let dir = tempfile::tempdir().expect("create a temporary directory");
-        Some(Gcc { dir })
+        Ok(Gcc { dir })
     }
 
     /// The directory the outputs go to.
@@ -93,21 +95,9 @@ impl Gcc {
 }
 
 /// The reference data directory (`INUSE_TESTDATA`, or `../shared/data` from the workspace),
-/// or `None` after a loud notice.
-pub fn testdata(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("INUSE_TESTDATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED {test}: reference data not found at {} (set INUSE_TESTDATA)",
-            dir.display()
-        );
-        None
-    }
+/// or a [`Skip`] for missing data (a failure under `CI=true`).
+pub fn testdata() -> Result<PathBuf, Skip> {
+    inuse_testkit::testdata_dir()
 }
 
 /// Every regular file under `dir`, sorted.
@@ -167,7 +157,7 @@ pub fn host_samples() -> Vec<PathBuf> {
     for name in LIBRARIES {
         match host_library(name) {
             Some(path) => samples.push(path),
-            None => eprintln!("NOTE: host library {name} not found, not compared"),
+            None => Skip::new(format!("host library {name} not found, not compared")).report(),
         }
     }
     for exe in ["/usr/bin/ls", "/usr/bin/bash", "/usr/bin/readelf"] {

@@ -4,33 +4,16 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
 
-/// The shared reference data directory (`INUSE_TESTDATA`, else `../shared/data` next to the
-/// workspace), or `None` after saying loudly that the calling test is skipped.
-pub fn data_dir(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("INUSE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    if dir.join("versions").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: {test}: reference data {} not found (set INUSE_TESTDATA)",
-            dir.join("versions").display()
-        );
-        None
-    }
-}
+use inuse_testkit::Skip;
 
-/// The text of `versions/<name>`, or `None` (loudly) if the data directory is missing. A data
-/// directory without this file is a failure, not a skip.
-pub fn read_vectors(test: &str, name: &str) -> Option<String> {
-    let path = data_dir(test)?.join("versions").join(name);
+/// The text of `versions/<name>` in the shared test data, or a [`Skip`] for missing data (a
+/// failure under `CI=true`) when the data has no `versions/` folder. A `versions/` folder without
+/// this file is a failure, not a skip.
+pub fn read_vectors(name: &str) -> Result<String, Skip> {
+    let path = inuse_testkit::shared_data("versions")?.join(name);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
+        Ok(text) => Ok(text),
         Err(e) => panic!("{}: {e}", path.display()),
     }
 }
