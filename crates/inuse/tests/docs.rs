@@ -1,8 +1,8 @@
 //! The documentation is kept true by the binary itself: every subcommand and every flag that
 //! `inuse --help` shows is documented in `docs/commands.md`, in that command's own section, and
 //! every flag a section's synopsis shows exists. Every link between the README and `docs/`
-//! leads to a file and a heading that exist. A new flag without documentation, or a renamed
-//! heading, fails here.
+//! leads to a file and a heading that exist, and `.ci/run` runs the README's test command as
+//! written. A new flag without documentation, or a renamed heading, fails here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -204,6 +204,36 @@ fn every_flag_in_a_synopsis_exists() {
         "docs/commands.md shows flags inuse does not have:\n  {}",
         stale.join("\n  ")
     );
+}
+
+/// The README's test command is what CI runs, character for character, and the main job's
+/// command does not install the test suite's tools (`.ci/setup`).
+#[test]
+fn ci_runs_the_readme_test_command_literally() {
+    let readme = read("README.md");
+    let blocks: Vec<&str> = readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .collect();
+    let test = blocks
+        .iter()
+        .find(|b| b.contains("cargo test"))
+        .unwrap_or_else(|| panic!("README.md shows no test command: {blocks:?}"));
+    assert!(
+        test.starts_with("bash .ci/setup && "),
+        "the test command installs its own tools first: {test}"
+    );
+    let run = read(".ci/run");
+    assert!(
+        run.lines().any(|l| l == *test),
+        ".ci/run does not run the README's test command literally:\n{test}\n--- .ci/run\n{run}"
+    );
+    let main = blocks
+        .iter()
+        .find(|b| b.contains("cargo run"))
+        .unwrap_or_else(|| panic!("README.md shows no main job command: {blocks:?}"));
+    assert!(!main.contains(".ci/setup"), "{main}");
 }
 
 #[test]
