@@ -244,10 +244,22 @@ where
         let end = str_offset
             .saturating_add(str_size)
             .min(start.saturating_add(limits.max_string as u64 + 1));
-        let bytes = data
-            .read_bytes_at_until(start..end, 0)
-            .map_err(|()| ElfError::Malformed("unterminated or unreadable dynamic string"))?;
-        Ok(bytes.to_vec())
+        // Growing windows rather than `read_bytes_at_until`, which a `ReadCache` stops after
+        // 4 KiB: a slice and a file must give the same string, up to `max_string`.
+        let mut window = 256;
+        loop {
+            let size = window.min(end - start);
+            let bytes = data
+                .read_bytes_at(start, size)
+                .map_err(|()| ElfError::Malformed("unreadable dynamic string"))?;
+            if let Some(len) = bytes.iter().position(|&b| b == 0) {
+                return Ok(bytes[..len].to_vec());
+            }
+            if size == end - start {
+                return Err(ElfError::Malformed("unterminated dynamic string"));
+            }
+            window = window.saturating_mul(8);
+        }
     };
     info.needed = needed.into_iter().map(string).collect::<Result<_, _>>()?;
     info.soname = soname.map(string).transpose()?;

@@ -3,5 +3,6 @@
 
 mod hostile;
 mod oracle;
+mod read_file;
 mod readelf;
 mod support;
