@@ -33,6 +33,7 @@ mod pkgtools;
 mod process;
 pub mod schema;
 mod skip;
+mod tracefs;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,7 @@ pub use pkgtools::{
 };
 pub use process::{Captured, run_bounded};
 pub use skip::{Skip, SkipKind, skip_log};
+pub use tracefs::TracefsMount;
 
 /// Unwraps a `Result<T, Skip>`; on `Err` reports the skip loudly and returns from the
 /// enclosing test function (which must return `()`).
