@@ -1659,16 +1659,32 @@ mod tests {
         let mut perms = std::fs::metadata(&path).unwrap().permissions();
         perms.set_readonly(true);
         std::fs::set_permissions(&path, perms).unwrap();
-        if rustix::process::geteuid().is_root() {
-            // Root writes read-only files anyway.
-            return;
-        }
-        let err = Store::open_read_only(&path).unwrap_err();
+        let err = without_dac_override(|| Store::open_read_only(&path).unwrap_err());
         assert!(
             matches!(err, StoreError::Outdated { found: 1, .. }),
             "{err}"
         );
         assert!(err.to_string().contains("inuse db update"), "{err}");
+    }
+
+    /// Runs `f` on this thread without `CAP_DAC_OVERRIDE` and `CAP_DAC_READ_SEARCH`, so that
+    /// root (CI runs as root) meets file permission bits as any other user does, then gives
+    /// them back. Capabilities are per thread and libtest runs each test on its own thread,
+    /// so no other test is affected; for other users this is just `f()`.
+    fn without_dac_override<T>(f: impl FnOnce() -> T) -> T {
+        use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
+        struct Restore(rustix::thread::CapabilitySets);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                set_capabilities(None, self.0).expect("restore the capabilities");
+            }
+        }
+        let saved = capabilities(None).expect("read this thread's capabilities");
+        let mut reduced = saved;
+        reduced.effective -= CapabilitySet::DAC_OVERRIDE | CapabilitySet::DAC_READ_SEARCH;
+        set_capabilities(None, reduced).expect("drop CAP_DAC_OVERRIDE");
+        let _restore = Restore(saved);
+        f()
     }
 
     #[test]
