@@ -4,12 +4,17 @@
 //! Runtime evidence can only be tested against real processes, and a test that leaks a
 //! daemon (an sshd on a port, a sleeping python) poisons the next run. [`LiveProcess`] owns
 //! the child: dropping it sends `SIGKILL` and waits, so a panicking assertion still cleans up.
-//! Waiting is by polling `/proc/PID/maps` (or `/proc/net/tcp`) with a deadline, never by
-//! sleeping a fixed time and hoping.
+//! Waiting is by polling `/proc/PID/maps` (or `/proc/net/tcp`) with a deadline, or, when
+//! what the test needs is that the program *did* something (called a function, read a table),
+//! by a line the program prints on stdout once it has ([`LiveProcess::spawn_reporting`],
+//! [`LiveProcess::wait_for_line`]): never by sleeping a fixed time and hoping. A mapped
+//! library only says the loader got that far, not that `main` ran.
 
 use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 /// A child process killed and reaped on drop.
@@ -17,6 +22,8 @@ use std::time::{Duration, Instant};
 pub struct LiveProcess {
     child: Child,
     what: String,
+    /// Its stdout lines, read by a thread, when started with [`LiveProcess::spawn_reporting`].
+    lines: Option<Receiver<String>>,
 }
 
 impl LiveProcess {
@@ -33,8 +40,75 @@ impl LiveProcess {
             .stderr(Stdio::null())
             .spawn()
         {
-            Ok(child) => LiveProcess { child, what },
+            Ok(child) => LiveProcess {
+                child,
+                what,
+                lines: None,
+            },
             Err(e) => panic!("cannot start {what}: {e}"),
+        }
+    }
+
+    /// Starts `cmd` with stdin closed, stderr discarded and its stdout read line by line, for
+    /// [`LiveProcess::wait_for_line`]: the program says when it has done what the test needs.
+    ///
+    /// # Panics
+    ///
+    /// When the program cannot be started.
+    pub fn spawn_reporting(cmd: &mut Command) -> LiveProcess {
+        let what = format!("{cmd:?}");
+        let mut child = match cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => panic!("cannot start {what}: {e}"),
+        };
+        let (tx, rx) = channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        LiveProcess {
+            child,
+            what,
+            lines: Some(rx),
+        }
+    }
+
+    /// Waits until the program prints the line `want` on stdout (started with
+    /// [`LiveProcess::spawn_reporting`]).
+    ///
+    /// # Panics
+    ///
+    /// When it was not started with `spawn_reporting`, when its stdout closes (it exited)
+    /// first, or when `timeout` passes, with the lines seen.
+    pub fn wait_for_line(&mut self, timeout: Duration, want: &str) {
+        let Some(lines) = &self.lines else {
+            panic!("{}: wait_for_line needs spawn_reporting", self.what);
+        };
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line == want => return,
+                Ok(line) => seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("{} exited before printing {want:?}: {seen:?}", self.what)
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{} did not print {want:?} within {timeout:?}: {seen:?}",
+                    self.what
+                ),
+            }
         }
     }
 
