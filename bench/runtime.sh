@@ -11,6 +11,10 @@
 #     stime in /proc/PID/stat, as a percentage of one core.
 # Prints medians and ratios. Every started process is killed on exit (trap).
 #
+# Fails (exit 2) rather than print a figure that is not one: when the build fails (an older
+# binary would be timed), when a timed run exits with a status that is not a normal answer
+# (a crash would read as a fast time), or when `inuse observe` dies or reports no sweep.
+#
 # Usage: bench/runtime.sh     env: EXTRA (500), RUNS (5), DURATION (60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +29,8 @@ done
 
 inuse=$PWD/target/release/inuse
 if ! cargo build --release -q -p inuse; then
-    [[ -x $inuse ]] || exit 2
-    echo "bench: build failed; measuring the existing $inuse" >&2
+    echo "bench: the build failed: not measuring an older $inuse" >&2
+    exit 2
 fi
 
 work=$(mktemp -d)
@@ -78,33 +82,63 @@ echo "bench: $nproc_now processes on the system" >&2
 
 # median of the numbers on stdin
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# wall milliseconds of one run of "$@", output discarded
+# wall milliseconds of one run of "$@", output discarded; ALLOWED is the list of exit
+# statuses that are normal answers. Any other status stops the benchmark (exit 2 of the
+# pipeline, so of the assignment, so of the script under set -e): never a time of a crash.
 ms() {
-    local t0 t1
+    local allowed=$1 t0 t1 rc=0
+    shift
     t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
+    "$@" >/dev/null 2>"$work/stderr" || rc=$?
     t1=$(date +%s%N)
+    if [[ " $allowed " != *" $rc "* ]]; then
+        echo "bench: \`$*\` exited with status $rc (expected one of: $allowed):" >&2
+        tail -n 5 "$work/stderr" >&2
+        exit 2
+    fi
     echo $(((t1 - t0) / 1000000))
 }
 time_runs() { for ((r = 0; r < runs; r++)); do ms "$@"; done | median; }
 
-ps_ms=$(time_runs "$inuse" ps --format json)
-needrestart_ms=$(time_runs needrestart -b)
-lsof_ms=$(time_runs lsof -n -P)
+# inuse ps: 0, or 1 when it found stale code; lsof: 1 when some file could not be read (a
+# process that ended between listing and reading).
+ps_ms=$(time_runs "0 1" "$inuse" ps --format json)
+needrestart_ms=$(time_runs "0" needrestart -b)
+lsof_ms=$(time_runs "0 1" lsof -n -P)
 
 # The sweep alone: inuse observe reports the median of its sweeps on stderr.
-"$inuse" observe --interval 1s --duration 8s --store "$work/sweeps.sqlite" 2>"$work/sweeps.log"
+if ! "$inuse" observe --interval 1s --duration 8s --store "$work/sweeps.sqlite" 2>"$work/sweeps.log"; then
+    echo "bench: inuse observe failed:" >&2
+    tail -n 5 "$work/sweeps.log" >&2
+    exit 2
+fi
 sweep_ms=$(sed -n 's/.*median sweep \([0-9]*\) ms.*/\1/p' "$work/sweeps.log")
+if [[ -z $sweep_ms ]]; then
+    echo "bench: inuse observe reported no median sweep:" >&2
+    tail -n 5 "$work/sweeps.log" >&2
+    exit 2
+fi
 
 # CPU of a real observation window.
 "$inuse" observe --interval 5s --forever --store "$work/cpu.sqlite" 2>"$work/observe.log" &
 observer=$!
 pids+=("$observer")
 sleep "$duration"
-read -r -a stat < <(sed 's/.*) //' "/proc/$observer/stat")
+if ! stat_line=$(sed 's/.*) //' "/proc/$observer/stat" 2>/dev/null) || [[ $stat_line == Z* ]]; then
+    echo "bench: inuse observe --forever died during the window:" >&2
+    tail -n 5 "$work/observe.log" >&2
+    exit 2
+fi
+read -r -a stat <<<"$stat_line"
 ticks=$((stat[11] + stat[12]))
 kill -TERM "$observer"
-wait "$observer" 2>/dev/null || true
+observer_rc=0
+wait "$observer" || observer_rc=$?
+if ((observer_rc != 0)); then
+    echo "bench: inuse observe --forever exited with status $observer_rc on SIGTERM:" >&2
+    tail -n 5 "$work/observe.log" >&2
+    exit 2
+fi
 hz=$(getconf CLK_TCK)
 cpu_pct=$(awk -v t="$ticks" -v hz="$hz" -v d="$duration" 'BEGIN {printf "%.2f", 100 * t / hz / d}')
 
