@@ -182,6 +182,18 @@ pub struct TracedLibraryRow<'a, P: Serialize> {
     /// The vulnerabilities that made `--loaded-vulnerable` choose it (left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vulnerabilities: Option<&'a [String]>,
+    /// The processes seen entering its functions (left out when none was recorded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entered_by: Vec<ProcessHitRow<'a>>,
+}
+
+/// A process seen entering a traced function.
+#[derive(Debug, Serialize)]
+pub struct ProcessHitRow<'a> {
+    /// Process id.
+    pub pid: u32,
+    /// Its executable, when it was still running when the hit was read.
+    pub exe: Option<&'a str>,
 }
 
 /// A function entered during a trace.
@@ -194,4 +206,7 @@ pub struct FunctionHitRow<'a> {
     /// Other symbols at the same address (left out when there are none).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub aliases: &'a [String],
+    /// The process recorded entering it first (left out when not recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_by: Option<ProcessHitRow<'a>>,
 }

@@ -67,6 +67,46 @@ pub fn remove_command(group: &str, event: &str) -> String {
 
 pub use inuse_runtime::uprobes::{EventLine, parse_event_line};
 
+/// One record of a trace buffer as `trace_pipe` prints a uprobe hit:
+/// `<comm>-<tid> [<cpu>] <flags> <timestamp>: <event>: (0x<address>)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceLine<'a> {
+    /// The thread that hit the probe (a thread id: the process is its thread group).
+    pub tid: u32,
+    /// The event name, without its group.
+    pub event: &'a str,
+    /// The probed address in that process.
+    pub address: u64,
+}
+
+/// Parses one `trace_pipe` line of a uprobe hit, from the right (a command name may hold
+/// spaces, dashes, brackets and colons); `None` for anything else (lost-event notices).
+pub fn parse_trace_line(line: &str) -> Option<TraceLine<'_>> {
+    let line = line.trim();
+    let (head, address) = line.rsplit_once(": (0x")?;
+    let address = u64::from_str_radix(address.strip_suffix(')')?, 16).ok()?;
+    let (head, event) = head.rsplit_once(": ")?;
+    // head: `<comm>-<tid> [<cpu>] <flags> <timestamp>`, columns padded with spaces.
+    let (head, _timestamp) = last_word(head)?;
+    let (head, _flags) = last_word(head)?;
+    let (task, cpu) = last_word(head)?;
+    if !(cpu.starts_with('[') && cpu.ends_with(']')) {
+        return None;
+    }
+    let (_, tid) = task.rsplit_once('-')?;
+    Some(TraceLine {
+        tid: tid.parse().ok()?,
+        event,
+        address,
+    })
+}
+
+/// `s` without its last whitespace-separated word, and that word.
+fn last_word(s: &str) -> Option<(&str, &str)> {
+    let (rest, word) = s.trim_end().rsplit_once(char::is_whitespace)?;
+    Some((rest.trim_end(), word))
+}
+
 /// One line of `uprobe_profile`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileLine<'a> {
@@ -113,6 +153,35 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn trace_lines_from_the_right() {
+        // As Linux 6.18 prints them (a hit of a multi-probe event `e0`).
+        let line = "            busy-4938    [001] DBZff  4434.155421: e0: (0x7fe6793d16c0)";
+        assert_eq!(
+            parse_trace_line(line),
+            Some(TraceLine {
+                tid: 4938,
+                event: "e0",
+                address: 0x7fe6_793d_16c0
+            })
+        );
+        // A command name with spaces, dashes, brackets and a colon.
+        let odd = " a-b [x]: c-77 [000] ..... 1.000001: e12: (0x401000)";
+        assert_eq!(
+            parse_trace_line(odd).map(|t| (t.tid, t.event, t.address)),
+            Some((77, "e12", 0x401000))
+        );
+        for bad in [
+            "",
+            "CPU:1 [LOST 3 EVENTS]",
+            "# tracer: nop",
+            "busy-x [001] .... 1.0: e0: (0x10)",
+            "busy-1 [001] .... 1.0: e0: (0xzz)",
+        ] {
+            assert_eq!(parse_trace_line(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn groups_are_ours_only_with_a_pid() {

@@ -11,9 +11,9 @@
 //! kernel. So probes here are *one-shot*: [`Session::poll`] reads the hit counters
 //! (`uprobe_profile`) and removes every probe that has fired, so a hot function pays a handful
 //! of traps, once, and the overhead of a run falls to zero as coverage settles. Hits are
-//! counted, never recorded into the trace ring buffer: the probes are enabled in a private
-//! tracefs instance whose tracing is switched off, so neither the global buffer nor any
-//! other tool's view is touched.
+//! counted, and recorded only in a private tracefs instance's small buffer (which process
+//! entered which function), so neither the global buffer nor any other tool's view is
+//! touched.
 //!
 //! Cleanup is part of the design, not an afterthought: kernel probes outlive the process that
 //! placed them. A [`Session`] removes its group on every exit path it controls (drop included,
@@ -43,7 +43,7 @@ pub mod tracefs;
 use std::path::PathBuf;
 
 pub use functions::{Function, LibraryFunctions};
-pub use session::{FunctionResult, LibraryResult, Session, remove_stale_groups};
+pub use session::{FunctionResult, HitProcess, LibraryResult, Session, remove_stale_groups};
 pub use tracefs::Tracefs;
 
 /// Why tracing could not be done (or finished cleanly).

@@ -6,10 +6,12 @@
 //! errors and panics (the caller turns `SIGINT`/`SIGTERM` into the normal path), and
 //! [`remove_stale_groups`] at the next start for a run killed with `SIGKILL`.
 //!
-//! Probes are enabled in a private tracefs instance named like the group, with tracing off in
-//! it: the kernel still runs the probe handler and counts the hit (`uprobe_profile`), but
-//! writes nothing to any ring buffer. Without instance support the group is enabled at the
-//! top level instead, which works but lets hits reach the global trace buffer.
+//! Probes are enabled in a private tracefs instance named like the group: the kernel counts
+//! each hit (`uprobe_profile`) and records it in the instance's own small buffer (64 KiB per
+//! CPU; nobody else's buffer is touched), which each poll reads through `trace_pipe` to learn
+//! which process entered which function (the record carries the thread id and the probed
+//! address). Without instance support the group is enabled at the top level instead, which
+//! works but lets hits reach the global trace buffer, and processes are not recorded.
 //!
 //! # Why probes are grouped into multi-probe events
 //!
@@ -31,13 +33,17 @@
 //! event name and path agree (a probe added or removed by anyone between the two reads breaks
 //! the agreement, and the poll is retried).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use rustix::fs::{Mode, OFlags};
+
 use crate::events::{
     batches, event_name, group_name, group_pid, parse_event_line, parse_profile_line,
-    path_is_expressible, place_command, remove_command,
+    parse_trace_line, path_is_expressible, place_command, remove_command,
 };
 use crate::functions::LibraryFunctions;
 use crate::{TraceError, Tracefs};
@@ -73,6 +79,20 @@ pub struct FunctionResult {
     pub first_hit: Option<SystemTime>,
     /// Hits counted before its probe was removed (at least 1 when hit).
     pub hits: u64,
+    /// The process whose entry was recorded first, when the trace buffer said (see
+    /// [`HitProcess`]).
+    pub first_by: Option<HitProcess>,
+}
+
+/// A process seen entering a traced function: from the trace buffer's record of the hit (its
+/// thread id, turned into the process id through `/proc/TID/status` while it lives) and
+/// `/proc/PID/exe` read when the record is read (at most one poll interval after the hit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HitProcess {
+    /// Process id (thread group id).
+    pub pid: u32,
+    /// Its executable, when it still ran when the record was read.
+    pub exe: Option<String>,
 }
 
 /// What a run measured for one library.
@@ -86,6 +106,9 @@ pub struct LibraryResult {
     pub symtab: bool,
     /// Function symbols without a file offset (not probed, not in `functions`).
     pub unmapped: usize,
+    /// Processes seen entering any of its functions, by pid (hits are recorded only with a
+    /// private tracefs instance; one-shot probes see the first entries of each function).
+    pub entered_by: Vec<HitProcess>,
 }
 
 impl LibraryResult {
@@ -142,6 +165,16 @@ pub struct Session {
     max_probes: usize,
     active: usize,
     cleaned: bool,
+    /// The instance's `trace_pipe`, non-blocking: which thread hit which event.
+    pipe: Option<File>,
+    /// Bytes of an incomplete last line of the pipe, kept for the next read.
+    pipe_rest: Vec<u8>,
+    /// Per probe: the process of its first recorded hit.
+    first_by: Vec<Option<HitProcess>>,
+    /// Per library: the processes that entered it.
+    entered_by: Vec<BTreeMap<u32, Option<String>>>,
+    /// Executables by pid, read once per pid.
+    exes: HashMap<u32, Option<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -179,6 +212,11 @@ impl Session {
             max_probes,
             active: 0,
             cleaned: false,
+            pipe: None,
+            pipe_rest: Vec::new(),
+            first_by: Vec::new(),
+            entered_by: Vec::new(),
+            exes: HashMap::new(),
         }
     }
 
@@ -224,7 +262,9 @@ impl Session {
         for function in 0..needed {
             self.probes.push((library, function));
             self.state.push(ProbeState::Pending);
+            self.first_by.push(None);
         }
+        self.entered_by.push(BTreeMap::new());
         self.libraries.push(Traced { functions, path });
         Ok(())
     }
@@ -294,9 +334,17 @@ impl Session {
         let mut report = Attached::default();
         let instance = self.tracefs.dir().join("instances").join(&self.group);
         if std::fs::create_dir(&instance).is_ok() {
-            // Count hits, record nothing: tracing off, smallest buffer.
-            self.tracefs.write(&instance.join("tracing_on"), "0")?;
-            let _ = self.tracefs.write(&instance.join("buffer_size_kb"), "4");
+            // Hits are recorded in the instance's own small buffer (nobody else's), read at
+            // each poll: who entered what.
+            let _ = self.tracefs.write(&instance.join("buffer_size_kb"), "64");
+            self.tracefs.write(&instance.join("tracing_on"), "1")?;
+            self.pipe = rustix::fs::open(
+                instance.join("trace_pipe"),
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+            .map(File::from);
             self.instance = Some(instance);
             report.instance = true;
         }
@@ -432,6 +480,8 @@ impl Session {
 
     /// [`Session::poll`], replacing the events touched only when `replace` is set.
     fn collect_hits(&mut self, now: SystemTime, replace: bool) -> Result<usize, TraceError> {
+        // Before any event is deleted: a record of a deleted event cannot be printed.
+        self.drain_pipe();
         let Some(hits) = self.read_hits()? else {
             return Ok(0);
         };
@@ -461,6 +511,74 @@ impl Session {
             }
         }
         Ok(newly)
+    }
+
+    /// Reads the hit records waiting in the instance's buffer: for each, the process (and its
+    /// executable) that entered the library, and the function when its mapping still tells
+    /// the address's file offset.
+    fn drain_pipe(&mut self) {
+        /// Bound on what one poll reads (the buffer holds 64 KiB per CPU).
+        const MAX_READ: usize = 16 << 20;
+        let Some(pipe) = self.pipe.as_mut() else {
+            return;
+        };
+        let mut data = std::mem::take(&mut self.pipe_rest);
+        let mut buf = vec![0u8; 64 * 1024];
+        while data.len() < MAX_READ {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // WouldBlock: nothing more now; anything else: give up on pids, keep counting.
+                Err(_) => break,
+            }
+        }
+        let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        self.pipe_rest = data.split_off(complete);
+        if self.pipe_rest.len() > 4096 {
+            self.pipe_rest.clear();
+        }
+        let text = String::from_utf8_lossy(&data);
+        let mut maps: HashMap<u32, Option<String>> = HashMap::new();
+        let mut tgids: HashMap<u32, u32> = HashMap::new();
+        for line in text.lines() {
+            let Some(hit) = parse_trace_line(line) else {
+                continue;
+            };
+            let Some(event) = self.events.get(hit.event) else {
+                continue;
+            };
+            let library = event.library;
+            let pid = *tgids.entry(hit.tid).or_insert_with(|| tgid(hit.tid));
+            let exe = self
+                .exes
+                .entry(pid)
+                .or_insert_with(|| {
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .ok()
+                        .map(|p| p.to_string_lossy().into_owned())
+                })
+                .clone();
+            self.entered_by[library]
+                .entry(pid)
+                .or_insert_with(|| exe.clone());
+            let maps = maps
+                .entry(hit.tid)
+                .or_insert_with(|| std::fs::read_to_string(format!("/proc/{}/maps", hit.tid)).ok());
+            let path = &self.libraries[library].path;
+            let Some(offset) = maps
+                .as_deref()
+                .and_then(|m| file_offset(m, path, hit.address))
+            else {
+                continue;
+            };
+            for &(n, _) in event.members.iter().filter(|&&(_, o)| o == offset) {
+                self.first_by[n].get_or_insert_with(|| HitProcess {
+                    pid,
+                    exe: exe.clone(),
+                });
+            }
+        }
     }
 
     /// Replaces `name` by an event of its members that have not fired (placed and enabled
@@ -547,6 +665,8 @@ impl Session {
 
     /// Disables every probe of the group at once.
     fn disable_all(&mut self) -> Result<(), TraceError> {
+        // An instance with an open file cannot be removed.
+        self.pipe = None;
         match &self.instance {
             Some(instance) => {
                 std::fs::remove_dir(instance).map_err(|e| {
@@ -580,8 +700,18 @@ impl Session {
                 functions: Vec::with_capacity(l.functions.functions.len()),
                 symtab: l.functions.symtab,
                 unmapped: l.functions.unmapped,
+                entered_by: Vec::new(),
             })
             .collect();
+        for (l, by) in self.entered_by.iter().enumerate() {
+            out[l].entered_by = by
+                .iter()
+                .map(|(&pid, exe)| HitProcess {
+                    pid,
+                    exe: exe.clone(),
+                })
+                .collect();
+        }
         for (n, &(l, f)) in self.probes.iter().enumerate() {
             let function = &self.libraries[l].functions.functions[f];
             let (probed, first_hit, hits) = match self.state[n] {
@@ -596,10 +726,40 @@ impl Session {
                 probed,
                 first_hit,
                 hits,
+                first_by: self.first_by[n].clone(),
             });
         }
         out
     }
+}
+
+/// The process (thread group) of thread `tid`, from `/proc/TID/status`; `tid` itself when
+/// the thread is gone.
+fn tgid(tid: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Tgid:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(tid)
+}
+
+/// The file offset of `address` in the mapping of `path` that holds it, from `maps` text.
+fn file_offset(maps: &str, path: &str, address: u64) -> Option<u64> {
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_ascii_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let (start, end) = (
+            u64::from_str_radix(start, 16).ok()?,
+            u64::from_str_radix(end, 16).ok()?,
+        );
+        let offset = u64::from_str_radix(fields.nth(1)?, 16).ok()?;
+        let mapped = fields.nth(2)?;
+        (address >= start && address < end && mapped == path)
+            .then(|| offset.checked_add(address - start))?
+    })
 }
 
 impl Drop for Session {
@@ -704,4 +864,26 @@ pub fn remove_stale_groups(tracefs: &Tracefs) -> Result<Vec<String>, TraceError>
     }
     removed.sort();
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_to_file_offsets() {
+        let maps = "\
+7f00000000-7f00003000 r--p 00000000 08:01 12 /usr/lib/libz.so.1.2.13
+7f00003000-7f00016000 r-xp 00003000 08:01 12 /usr/lib/libz.so.1.2.13
+7f00016000-7f0001d000 r--p 00016000 08:01 12 /usr/lib/libz.so.1.2.13
+7f10000000-7f10001000 r-xp 00000000 08:01 13 /usr/lib/other.so
+";
+        let z = "/usr/lib/libz.so.1.2.13";
+        assert_eq!(file_offset(maps, z, 0x7f0000f6c0), Some(0xf6c0));
+        assert_eq!(file_offset(maps, z, 0x7f10000010), None);
+        assert_eq!(file_offset(maps, z, 0x7f20000000), None);
+        assert_eq!(file_offset("garbage\n", z, 1), None);
+        // Our own thread group.
+        assert_eq!(tgid(std::process::id()), std::process::id());
+    }
 }

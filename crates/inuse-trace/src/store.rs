@@ -19,7 +19,12 @@
 //! ```sql
 //! trace_libraries (window_id, file_id, functions_total, functions_probed, functions_hit, symtab)
 //! trace_functions (window_id, file_id, file_offset, symbol, aliases, probed, first_hit_ms)
+//! trace_entries   (window_id, file_id, pid, exe, file_offset)
 //! ```
+//!
+//! `trace_entries` says which process entered the library (`file_offset` NULL: some function
+//! of it) or was the first recorded to enter the function at `file_offset`, so results can be
+//! compared per process.
 //!
 //! A `trace_functions` row with `probed = 1` and `first_hit_ms IS NULL` is the evidence that
 //! lets a report say "this function never ran during the window" (only measured absence may
@@ -57,6 +62,16 @@ CREATE TABLE IF NOT EXISTS trace_functions (
     first_hit_ms INTEGER,
     PRIMARY KEY (window_id, file_id, file_offset)
 );
+-- Processes that entered a library (file_offset NULL) or first entered one function.
+CREATE TABLE IF NOT EXISTS trace_entries (
+    window_id INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    exe TEXT,
+    file_offset INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS trace_entries_key
+    ON trace_entries (window_id, file_id, pid, coalesce(file_offset, -1));
 ";
 
 /// One traced library with its owner.
@@ -125,6 +140,10 @@ pub fn record(path: &Path, run: &Run<'_>) -> Result<WindowId, TraceError> {
             "INSERT OR REPLACE INTO function_evidence (window_id, file_id, symbol, file_offset,
                  hits, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         )?;
+        let mut entry = tx.prepare(
+            "INSERT OR REPLACE INTO trace_entries (window_id, file_id, pid, exe, file_offset)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         let mut evidence = tx.prepare(
             "INSERT INTO evidence (window_id, file_id, level, measured, first_seen, last_seen,
                                    sweeps_seen)
@@ -152,7 +171,13 @@ pub fn record(path: &Path, run: &Run<'_>) -> Result<WindowId, TraceError> {
                 hit.len(),
                 lib.result.symtab
             ])?;
+            for p in &lib.result.entered_by {
+                entry.execute(params![window.0, file_id, p.pid, p.exe, None::<i64>])?;
+            }
             for f in &lib.result.functions {
+                if let Some(p) = &f.first_by {
+                    entry.execute(params![window.0, file_id, p.pid, p.exe, f.offset as i64])?;
+                }
                 function.execute(params![
                     window.0,
                     file_id,
@@ -253,7 +278,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::session::FunctionResult;
+    use crate::session::{FunctionResult, HitProcess};
 
     fn function(name: &str, offset: u64, hit: Option<SystemTime>) -> FunctionResult {
         FunctionResult {
@@ -263,6 +288,10 @@ mod tests {
             probed: true,
             first_hit: hit,
             hits: u64::from(hit.is_some()),
+            first_by: hit.map(|_| HitProcess {
+                pid: 42,
+                exe: Some("/usr/bin/z".into()),
+            }),
         }
     }
 
@@ -280,6 +309,10 @@ mod tests {
                 ],
                 symtab: false,
                 unmapped: 0,
+                entered_by: vec![HitProcess {
+                    pid: 42,
+                    exe: Some("/usr/bin/z".into()),
+                }],
             },
             owner: Some(Owner {
                 name: "zlib1g".into(),
@@ -297,6 +330,7 @@ mod tests {
                 functions: vec![function("never", 0x1000, None)],
                 symtab: true,
                 unmapped: 0,
+                entered_by: Vec::new(),
             },
             owner: None,
         };
@@ -331,6 +365,26 @@ mod tests {
         );
         assert_eq!(stored[1].functions_hit, ["crc32"]);
         assert!(stored[0].functions_hit.is_empty());
+
+        // Who entered it: the library and its function, by pid and executable.
+        let conn = Connection::open(&path).unwrap();
+        let entries: Vec<(i64, String, Option<i64>)> = conn
+            .prepare(
+                "SELECT pid, exe, file_offset FROM trace_entries WHERE window_id = ?1
+                 ORDER BY file_offset",
+            )
+            .unwrap()
+            .query_map([window.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            entries,
+            [
+                (42, "/usr/bin/z".to_owned(), None),
+                (42, "/usr/bin/z".to_owned(), Some(0x47c0))
+            ]
+        );
 
         // A second run is a second window; the tables are reused.
         let window2 = record(&path, &run).unwrap();

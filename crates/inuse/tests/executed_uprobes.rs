@@ -205,7 +205,7 @@ fn own_trace_does_not_make_an_uncalled_library_executed() {
         .arg(&f.libz)
         .args(["--duration", "60s", "--format", "json"])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -225,8 +225,38 @@ fn own_trace_does_not_make_an_uncalled_library_executed() {
         .status()
         .unwrap();
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut trace.stdout.take().unwrap(), &mut json).unwrap();
     let status = trace.wait().unwrap();
     assert!(status.success(), "{status}");
+    // Issue 20, item 2: the trace says which process entered the library and each function:
+    // busy (compress() and what it calls), never idle.
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    let lib = doc["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["path"] == f.libz.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let entered: Vec<u64> = lib["entered_by"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no entered_by: {lib:#}"))
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(entered, [u64::from(busy.pid())], "{lib:#}");
+    let compress = lib["functions_hit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "compress")
+        .unwrap_or_else(|| panic!("compress not hit: {lib:#}"));
+    assert_eq!(compress["first_by"]["pid"], busy.pid(), "{compress:#}");
+    assert_eq!(
+        compress["first_by"]["exe"],
+        f.busy.to_str().unwrap(),
+        "{compress:#}"
+    );
     assert!(probes_on(&f.libz).is_empty(), "{:?}", probes_on(&f.libz));
     check_after(&f, idle.pid(), busy.pid());
     drop(f.dir);

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use inuse_model::time::rfc3339_millis as rfc3339;
-use inuse_report::documents::{FunctionHitRow, TraceDocument, TraceWindow, TracedLibraryRow};
+use inuse_report::documents::{
+    FunctionHitRow, ProcessHitRow, TraceDocument, TraceWindow, TracedLibraryRow,
+};
 use inuse_trace::select::{Owner, Packages};
 use inuse_trace::store::{Run, TracedLibrary};
 use inuse_trace::{LibraryFunctions, LibraryResult, Session, Tracefs};
@@ -305,10 +307,22 @@ fn library_row<'a>(
                 name: &f.name,
                 first_hit: f.first_hit.map(rfc3339),
                 aliases: &f.aliases,
+                first_by: f.first_by.as_ref().map(|p| ProcessHitRow {
+                    pid: p.pid,
+                    exe: p.exe.as_deref(),
+                }),
             })
             .collect(),
         functions_unprobed: (!unprobed.is_empty()).then_some(unprobed),
         vulnerabilities: vulnerabilities.get(&r.path).map(Vec::as_slice),
+        entered_by: r
+            .entered_by
+            .iter()
+            .map(|p| ProcessHitRow {
+                pid: p.pid,
+                exe: p.exe.as_deref(),
+            })
+            .collect(),
     }
 }
 
@@ -382,6 +396,7 @@ mod tests {
             probed,
             first_hit: hit.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
             hits: u64::from(hit.is_some()),
+            first_by: None,
         };
         TracedLibrary {
             result: LibraryResult {
@@ -394,6 +409,7 @@ mod tests {
                 ],
                 symtab: false,
                 unmapped: 0,
+                entered_by: Vec::new(),
             },
             owner: owned.then(|| Owner {
                 name: "zlib1g".into(),
