@@ -7,7 +7,7 @@
 //!   the output of passing tests, but only what goes through the `print!`/`eprint!` macros:
 //!   writing through [`std::io::Stderr`]'s `Write` impl goes straight to file descriptor 2, so
 //!   the line shows in `cargo test`'s default output;
-//! - appends one line `<binary>: <test>: <reason>` to the skip log (`$INUSE_SKIP_LOG`, else
+//! - appends one line `<package>/<binary>: <test>: <reason>` to the skip log (`$INUSE_SKIP_LOG`, else
 //!   `<workspace>/target/inuse-skips.log`), which `.ci/run` clears before the suite and counts
 //!   after it. Test binaries run in parallel, so each line is one `write(2)` on a file opened
 //!   with `O_APPEND`: lines never interleave;
@@ -155,19 +155,31 @@ fn append_line(log: &Path, line: &str) -> std::io::Result<()> {
     file.write_all(line.as_bytes())
 }
 
-/// The test binary's name without cargo's `-<hash>` suffix (`trace`, `inuse_osv`).
+/// The test binary as `<package>/<binary>` (`inuse/trace`, `inuse-report/sbom`: two
+/// packages may have a test binary of the same name), or `<package>` for its unit tests.
+/// `cargo test` sets `CARGO_PKG_NAME` when it runs a test binary.
 fn binary_name() -> String {
     let exe = std::env::current_exe().ok();
-    let stem = exe
+    let file = exe
         .as_deref()
         .and_then(Path::file_name)
         .and_then(|n| n.to_str())
         .unwrap_or("<test binary>");
-    match stem.rsplit_once('-') {
+    label(std::env::var("CARGO_PKG_NAME").ok().as_deref(), file)
+}
+
+/// [`binary_name`] from the package name and the executable's file name.
+fn label(package: Option<&str>, file: &str) -> String {
+    let binary = match file.rsplit_once('-') {
         Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            name.to_owned()
+            name
         }
-        _ => stem.to_owned(),
+        _ => file,
+    };
+    match package {
+        Some(package) if package.replace('-', "_") == binary => package.to_owned(),
+        Some(package) => format!("{package}/{binary}"),
+        None => binary.to_owned(),
     }
 }
 
@@ -287,9 +299,22 @@ mod tests {
     }
 
     #[test]
-    fn binary_names_lose_cargos_hash() {
-        let name = binary_name();
-        assert!(name.starts_with("inuse_testkit"), "{name}");
-        assert!(!name.contains('-'), "{name}");
+    fn binaries_are_named_with_their_package_without_cargos_hash() {
+        assert_eq!(
+            label(Some("inuse"), "trace-0123456789abcdef"),
+            "inuse/trace"
+        );
+        assert_eq!(
+            label(Some("inuse-report"), "sbom-fedcba9876543210"),
+            "inuse-report/sbom"
+        );
+        assert_eq!(
+            label(Some("inuse-osv"), "inuse_osv-0123456789abcdef"),
+            "inuse-osv"
+        );
+        assert_eq!(label(None, "trace-0123456789abcdef"), "trace");
+        assert_eq!(label(None, "my-tool"), "my-tool");
+        // This very binary, run by cargo test.
+        assert_eq!(binary_name(), "inuse-testkit");
     }
 }

@@ -52,7 +52,10 @@ fn a_skip_is_seen_past_the_capture_and_logged() {
         "{out:?}"
     );
     let logged = std::fs::read_to_string(&log).expect("the skip log");
-    assert_eq!(logged, "skip: child_reports_a_skip: probe: tool absent\n");
+    assert_eq!(
+        logged,
+        "inuse-testkit/skip: child_reports_a_skip: probe: tool absent\n"
+    );
 }
 
 #[test]
@@ -77,7 +80,7 @@ fn missing_data_is_a_skip_outside_ci() {
     let logged = std::fs::read_to_string(&log).expect("the skip log");
     assert_eq!(
         logged,
-        "skip: child_reports_a_skip: probe: shared data absent\n"
+        "inuse-testkit/skip: child_reports_a_skip: probe: shared data absent\n"
     );
 }
 
