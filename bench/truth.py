@@ -220,13 +220,22 @@ class Probes:
             except OSError:
                 pass
         os.rmdir(self.instance)
-        ev = os.open(f"{TRACEFS}/uprobe_events", os.O_WRONLY | os.O_APPEND)
-        for name in self.events:
-            try:
-                os.write(ev, f"-:{GROUP}/{name}\n".encode())
-            except OSError:
-                pass
-        os.close(ev)
+        # Delete every event of our group still listed; a deletion can fail while the kernel
+        # finishes disabling (EBUSY): retry.
+        for _ in range(20):
+            with open(f"{TRACEFS}/uprobe_events") as f:
+                left = sorted({l.split()[0][2:] for l in f if l.startswith(f"p:{GROUP}/")})
+            if not left:
+                return
+            ev = os.open(f"{TRACEFS}/uprobe_events", os.O_WRONLY | os.O_APPEND)
+            for name in left:
+                try:
+                    os.write(ev, f"-:{name}\n".encode())
+                except OSError:
+                    pass
+            os.close(ev)
+            time.sleep(0.25)
+        raise RuntimeError(f"probes of {GROUP} left in uprobe_events: {left}")
 
 
 # ---------------------------------------------------------------------------------------------
