@@ -31,6 +31,6 @@ pub mod update;
 
 pub use ecosystem::Ecosystem;
 pub use import::{Importer, Limits, Rejected, Report};
-pub use matching::{Finding, FindingPackage, FindingSeverity, Matches, match_inventory};
+pub use matching::{Matched, Matches, match_inventory};
 pub use model::Record;
 pub use store::{Store, StoreError};

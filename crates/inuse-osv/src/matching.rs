@@ -30,6 +30,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use inuse_model::{Match, Severity, Vulnerability};
 use inuse_pkgdb::{Inventory, PackageId};
 use inuse_version::{Scheme, compare};
 use serde::Serialize;
@@ -38,64 +39,45 @@ use crate::ecosystem::{Ecosystem, NameBy};
 use crate::model::{Event, Range, RangeKind, Record};
 use crate::store::{Info, Store, StoreError, StoredEntry};
 
-/// The installed package a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FindingPackage {
-    /// Position in the inventory.
-    #[serde(skip)]
-    pub id: PackageId,
-    /// Binary package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Source package name.
-    pub source_name: String,
-    /// Source package version.
-    pub source_version: String,
+/// One vulnerability affecting one installed package ([`Match`], the shared vocabulary's
+/// type, reachable through `Deref`), and where the package is in the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    /// Position of the package in the inventory.
+    pub package_id: PackageId,
+    /// The vulnerability and the package.
+    pub found: Match,
 }
 
-/// Severity of a finding: a CVSS score when one is known, else the distribution's word.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FindingSeverity {
-    /// `critical`, `high`, `medium`, `low`, `none`, or the distribution's own word
-    /// (`important`, `moderate`, `negligible`...).
-    pub label: String,
-    /// CVSS base score, if known.
-    pub score: Option<f64>,
-    /// The CVSS vector the score comes from.
-    pub vector: Option<String>,
+impl std::ops::Deref for Matched {
+    type Target = Match;
+
+    fn deref(&self) -> &Match {
+        &self.found
+    }
 }
 
-/// One vulnerability affecting one installed package.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    /// The vulnerability's id: its CVE when it has one, else its smallest record id.
-    pub id: String,
-    /// Every other id of the vulnerability (records and their aliases).
-    pub aliases: Vec<String>,
-    /// The affected package.
-    pub package: FindingPackage,
-    /// The version that fixes it (the highest any matching record names), if any.
-    pub fixed_version: Option<String>,
-    /// Severity.
-    pub severity: Option<FindingSeverity>,
-    /// One-line summary.
-    pub summary: Option<String>,
-    /// Ids of the stored records that matched.
-    pub records: Vec<String>,
+/// The JSON of a [`Matched`] is its [`Match`]'s: the inventory position is not part of it.
+impl Serialize for Matched {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.found.serialize(s)
+    }
 }
 
 /// The result of matching an inventory.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Matches {
-    /// Findings, sorted by package name, version and id.
-    pub findings: Vec<Finding>,
+    /// Matches, sorted by package name, version and id.
+    pub findings: Vec<Matched>,
     /// Packages whose version could not be compared, and similar problems.
     pub problems: Vec<String>,
     /// Number of packages looked up.
     pub packages_checked: usize,
     /// Packages skipped because their ecosystem is unknown or not matchable.
     pub packages_skipped: usize,
+    /// Ecosystems of checked packages for which the store holds no record at all: for them,
+    /// no finding means no data, not "not vulnerable".
+    pub ecosystems_without_data: Vec<String>,
 }
 
 /// Whether `version` is affected by one stored entry; `Some(fix)` if it is, `fix` being the
@@ -246,6 +228,17 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
             .push(i);
     }
 
+    let mut checked: Vec<&str> = lookups.keys().map(|(eco, _)| eco.as_str()).collect();
+    checked.dedup();
+    for eco in checked {
+        if let Some(Some(ecosystem)) = ecosystems.get(eco) {
+            let (exact, like) = ecosystem.lookup_keys();
+            if !store.has_ecosystem(&exact, like.as_deref())? {
+                out.ecosystems_without_data.push(eco.to_owned());
+            }
+        }
+    }
+
     let mut hits: Vec<Hit> = Vec::new();
     let mut bad_versions: BTreeSet<usize> = BTreeSet::new();
     for ((eco, name), packages) in &lookups {
@@ -374,27 +367,26 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
             .and_then(|r| r.summary.clone())
             .or_else(|| recs.iter().find_map(|r| r.summary.clone()))
             .or_else(|| recs.iter().find_map(|r| r.details_line.clone()));
-        out.findings.push(Finding {
-            id,
-            aliases,
-            package: FindingPackage {
-                id: PackageId(package as u32),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                source_name: p.source_name.clone(),
-                source_version: p.source_version.clone(),
+        out.findings.push(Matched {
+            package_id: PackageId(package as u32),
+            found: Match {
+                vulnerability: Vulnerability {
+                    id,
+                    aliases,
+                    summary: summary.unwrap_or_default(),
+                    severity,
+                    fixed_version,
+                },
+                package: p.identity.clone(),
+                records: matched.iter().map(|s| (*s).to_owned()).collect(),
             },
-            fixed_version,
-            severity,
-            summary,
-            records: matched.iter().map(|s| (*s).to_owned()).collect(),
         });
     }
     out.findings.sort_by(|a, b| {
-        (&a.package.name, &a.package.version, &a.id).cmp(&(
+        (&a.package.name, &a.package.version, &a.vulnerability.id).cmp(&(
             &b.package.name,
             &b.package.version,
-            &b.id,
+            &b.vulnerability.id,
         ))
     });
     Ok(out)
@@ -402,13 +394,13 @@ pub fn match_inventory(store: &Store, inventory: &Inventory) -> Result<Matches, 
 
 /// The best CVSS score of the records (each record's own best was chosen on import, the
 /// newest CVSS version winning among equal scores), else a distribution's severity word.
-fn severity_of(recs: &[&Info]) -> Option<FindingSeverity> {
+fn severity_of(recs: &[&Info]) -> Option<Severity> {
     let best = recs
         .iter()
         .filter_map(|r| r.cvss.as_ref())
         .max_by(|a, b| a.0.total_cmp(&b.0));
     if let Some((score, vector, rating)) = best {
-        return Some(FindingSeverity {
+        return Some(Severity {
             label: rating.clone(),
             score: Some(*score),
             vector: Some(vector.clone()),
@@ -416,7 +408,7 @@ fn severity_of(recs: &[&Info]) -> Option<FindingSeverity> {
     }
     recs.iter()
         .find_map(|r| r.distro_severity.clone())
-        .map(|label| FindingSeverity {
+        .map(|label| Severity {
             label,
             score: None,
             vector: None,

@@ -108,7 +108,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Affected {
     /// The package (ecosystem, name, purl).
-    pub package: PackageRef,
+    pub package: AffectedPackage,
     /// Version ranges.
     pub ranges: Vec<Range>,
     /// Explicitly listed affected versions.
@@ -121,9 +121,10 @@ pub struct Affected {
     pub database_specific: Option<Value>,
 }
 
-/// The package an [`Affected`] entry is about.
+/// The package an [`Affected`] entry of an OSV record is about (the record's own naming, not an
+/// installed package: that is `inuse_model::PackageRef`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PackageRef {
+pub struct AffectedPackage {
     /// Its ecosystem, with release (`Debian:12`).
     pub ecosystem: Ecosystem,
     /// Package name as the ecosystem spells it (Debian, Ubuntu, Alpine: the source package).
@@ -613,7 +614,7 @@ impl<'a> RecordView<'a> {
                 .affected
                 .into_iter()
                 .map(|a| Affected {
-                    package: PackageRef {
+                    package: AffectedPackage {
                         ecosystem: Ecosystem::from_valid(a.ecosystem.into_owned()),
                         name: a.name.into_owned(),
                         purl: a.purl.map(Cow::into_owned),

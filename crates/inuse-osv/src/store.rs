@@ -773,6 +773,26 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether any record affects a package of `ecosystem` (or, with `like`, of an ecosystem
+    /// matching that SQL `LIKE` pattern, `\\` escaping): the keys of
+    /// [`crate::Ecosystem::lookup_keys`].
+    pub fn has_ecosystem(&self, ecosystem: &str, like: Option<&str>) -> Result<bool, StoreError> {
+        let found = match like {
+            None => self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM affected WHERE ecosystem = ?1)",
+                params![ecosystem],
+                |r| r.get(0),
+            ),
+            Some(pattern) => self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM affected
+                 WHERE ecosystem = ?1 OR ecosystem LIKE ?2 ESCAPE '\\')",
+                params![ecosystem, pattern],
+                |r| r.get(0),
+            ),
+        };
+        found.map_err(|e| self.err(e))
+    }
+
     /// Number of records.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.conn

@@ -303,7 +303,11 @@ fn almalinux_complete_database_against_rpm_oracle() {
         }
         // Fix versions are reported, and every finding has one (rpm advisories are fixes).
         for f in &m.findings {
-            let fix = f.fixed_version.as_deref().expect("fixed version");
+            let fix = f
+                .vulnerability
+                .fixed_version
+                .as_deref()
+                .expect("fixed version");
             assert_eq!(
                 inuse_version::compare(inuse_version::Scheme::Rpm, fix, &f.package.version)
                     .expect("compare"),

@@ -73,7 +73,7 @@ pub fn pairs(m: &Matches) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = m
         .findings
         .iter()
-        .map(|f| (f.package.name.clone(), f.id.clone()))
+        .map(|f| (f.package.name.clone(), f.vulnerability.id.clone()))
         .collect();
     v.sort();
     v

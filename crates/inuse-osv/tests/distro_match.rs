@@ -58,12 +58,19 @@ fn cve_2024_3094_in_a_debian_12_root() {
         ]
     );
     let f = &m.findings[0];
-    assert_eq!(f.aliases, ["DSA-5649-1"]);
+    assert_eq!(f.vulnerability.aliases, ["DSA-5649-1"]);
     assert_eq!(f.records, ["DSA-5649-1"]);
     assert_eq!(f.package.source_name, "xz-utils");
     assert_eq!(f.package.source_version, "5.6.1-1");
-    assert_eq!(f.fixed_version.as_deref(), Some("5.6.1+really5.4.5-1"));
-    let sev = f.severity.as_ref().expect("severity from the CVE record");
+    assert_eq!(
+        f.vulnerability.fixed_version.as_deref(),
+        Some("5.6.1+really5.4.5-1")
+    );
+    let sev = f
+        .vulnerability
+        .severity
+        .as_ref()
+        .expect("severity from the CVE record");
     assert_eq!((sev.label.as_str(), sev.score), ("critical", Some(10.0)));
 
     // The fixed version, and a version before the backdoor, are not affected.
@@ -108,9 +115,9 @@ fn real_debian_records() {
             ("nginx-full".into(), "CVE-2014-3616".into())
         ]
     );
-    assert_eq!(m.findings[0].aliases, ["DSA-3029-1"]);
+    assert_eq!(m.findings[0].vulnerability.aliases, ["DSA-3029-1"]);
     assert_eq!(
-        m.findings[0].fixed_version.as_deref(),
+        m.findings[0].vulnerability.fixed_version.as_deref(),
         Some("1.2.1-2.2+wheezy3")
     );
     let root = dpkg_root(wheezy, &[("nginx-full", "1.2.1-2.2+wheezy3", "nginx")]);
@@ -127,7 +134,7 @@ fn real_debian_records() {
     let root = dpkg_root(squeeze, &[("libgnutls26", "2.8.6-1+squeeze3", "gnutls26")]);
     let (_, m) = matches(&store, root.path());
     assert_eq!(pairs(&m), [("libgnutls26".into(), "CVE-2014-3466".into())]);
-    assert_eq!(m.findings[0].aliases, ["DLA-0001-1"]);
+    assert_eq!(m.findings[0].vulnerability.aliases, ["DLA-0001-1"]);
     let root = dpkg_root(squeeze, &[("libgnutls26", "2.8.6-1+squeeze4", "gnutls26")]);
     assert!(matches(&store, root.path()).1.findings.is_empty());
 }
@@ -160,12 +167,21 @@ fn real_ubuntu_records() {
     let ssh = &m.findings[1];
     // USN-6859-1 (upstream: UBUNTU-CVE-2024-6387) and UBUNTU-CVE-2024-6387 are one finding.
     assert_eq!(ssh.records, ["UBUNTU-CVE-2024-6387", "USN-6859-1"]);
-    assert_eq!(ssh.aliases, ["UBUNTU-CVE-2024-6387", "USN-6859-1"]);
-    assert_eq!(ssh.fixed_version.as_deref(), Some("1:8.9p1-3ubuntu0.10"));
-    let xz = &m.findings[0];
-    assert_eq!(xz.fixed_version.as_deref(), Some("5.2.5-2ubuntu1"));
     assert_eq!(
-        xz.severity.as_ref().map(|s| s.label.as_str()),
+        ssh.vulnerability.aliases,
+        ["UBUNTU-CVE-2024-6387", "USN-6859-1"]
+    );
+    assert_eq!(
+        ssh.vulnerability.fixed_version.as_deref(),
+        Some("1:8.9p1-3ubuntu0.10")
+    );
+    let xz = &m.findings[0];
+    assert_eq!(
+        xz.vulnerability.fixed_version.as_deref(),
+        Some("5.2.5-2ubuntu1")
+    );
+    assert_eq!(
+        xz.vulnerability.severity.as_ref().map(|s| s.label.as_str()),
         Some("critical")
     );
 
@@ -212,7 +228,11 @@ fn withdrawn_and_several_affected_entries() {
     for (v, want) in cases {
         let root = dpkg_root(DEBIAN_12, &[("foo", v, "")]);
         let (_, m) = matches(&store, root.path());
-        let ids: Vec<&str> = m.findings.iter().map(|f| f.id.as_str()).collect();
+        let ids: Vec<&str> = m
+            .findings
+            .iter()
+            .map(|f| f.vulnerability.id.as_str())
+            .collect();
         assert_eq!(ids, if want { vec!["TEST-2"] } else { vec![] }, "{v}");
     }
 }

@@ -186,21 +186,23 @@ pub(crate) fn load(root: &Root, distro: Option<&Distro>, sink: &mut Sink) {
             files.sep = b'\n';
         }
         let package = Package {
-            name: rec.name.to_owned(),
-            version: rec.version.to_owned(),
-            arch: rec.arch.to_owned(),
-            source_name: rec.origin.unwrap_or(rec.name).to_owned(),
-            source_version: rec.version.to_owned(),
-            manager: Manager::Apk,
-            ecosystem: ecosystem.clone(),
-            purl: crate::purl::for_package(
-                Manager::Apk,
-                distro,
-                rec.name,
-                rec.version,
-                rec.arch,
-                None,
-            ),
+            identity: crate::PackageRef {
+                name: rec.name.to_owned(),
+                version: rec.version.to_owned(),
+                arch: rec.arch.to_owned(),
+                source_name: rec.origin.unwrap_or(rec.name).to_owned(),
+                source_version: rec.version.to_owned(),
+                manager: Manager::Apk,
+                ecosystem: ecosystem.clone(),
+                purl: crate::purl::for_package(
+                    Manager::Apk,
+                    distro,
+                    rec.name,
+                    rec.version,
+                    rec.arch,
+                    None,
+                ),
+            },
             license: rec.license.map(str::to_owned),
             depends: crate::dedup_names(rec.dependency_names()),
             installed_size: rec.installed_size,

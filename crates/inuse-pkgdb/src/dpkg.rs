@@ -372,14 +372,16 @@ fn package(
         }
     }
     let package = Package {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        arch: arch.to_owned(),
-        source_name: source_name.to_owned(),
-        source_version: source_version.to_owned(),
-        manager: Manager::Dpkg,
-        ecosystem: distro.and_then(|d| d.ecosystem.clone()),
-        purl: crate::purl::for_package(Manager::Dpkg, distro, name, version, arch, None),
+        identity: crate::PackageRef {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            arch: arch.to_owned(),
+            source_name: source_name.to_owned(),
+            source_version: source_version.to_owned(),
+            manager: Manager::Dpkg,
+            ecosystem: distro.and_then(|d| d.ecosystem.clone()),
+            purl: crate::purl::for_package(Manager::Dpkg, distro, name, version, arch, None),
+        },
         license: None,
         depends: crate::dedup_names(depends),
         installed_size: para

@@ -170,14 +170,16 @@ impl Embedded {
     pub fn packages(&self, file: &Path, with_note: bool) -> Vec<Package> {
         let mut out = Vec::new();
         let pkg = |manager, name: &str, version: &str, purl: String| Package {
-            name: name.to_owned(),
-            version: version.to_owned(),
-            arch: String::new(),
-            source_name: name.to_owned(),
-            source_version: version.to_owned(),
-            manager,
-            ecosystem: None,
-            purl,
+            identity: crate::PackageRef {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                arch: String::new(),
+                source_name: name.to_owned(),
+                source_version: version.to_owned(),
+                manager,
+                ecosystem: None,
+                purl,
+            },
             license: None,
             depends: Vec::new(),
             installed_size: None,
@@ -204,7 +206,7 @@ impl Embedded {
                 std_version,
                 golang("stdlib", std_version),
             );
-            std.ecosystem = Some("Go".to_owned());
+            std.identity.ecosystem = Some("Go".to_owned());
             std.description = Some(format!("Go standard library ({})", go.go_version));
             out.push(std);
             for (main, m) in go
@@ -215,7 +217,7 @@ impl Embedded {
             {
                 let version = m.effective_version();
                 let mut p = pkg(Manager::Go, &m.path, version, golang(&m.path, version));
-                p.ecosystem = Some("Go".to_owned());
+                p.identity.ecosystem = Some("Go".to_owned());
                 if main {
                     p.depends = go.deps.iter().map(|d| d.path.clone()).collect();
                     p.description = go
@@ -238,7 +240,7 @@ impl Embedded {
                 crate::purl::build("cargo", None, &c.name, Some(&c.version), &[]),
             );
             if matches!(c.source.as_deref(), Some("crates.io") | None) {
-                p.ecosystem = Some("crates.io".to_owned());
+                p.identity.ecosystem = Some("crates.io".to_owned());
             }
             p.depends = crate::dedup_names(
                 c.dependencies
@@ -270,7 +272,7 @@ impl Embedded {
                 ],
             );
             let mut p = pkg(Manager::ElfNote, &n.name, &n.version, purl);
-            p.arch = n.architecture.clone();
+            p.identity.arch = n.architecture.clone();
             p.description = Some(format!("{ty} package named by .note.package"));
             out.push(p);
         }
@@ -701,7 +703,7 @@ mod tests {
         let purls: Vec<String> = e
             .packages(Path::new("/x"), true)
             .into_iter()
-            .map(|p| p.purl)
+            .map(|p| p.identity.purl)
             .collect();
         assert_eq!(
             purls,

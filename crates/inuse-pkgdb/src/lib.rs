@@ -37,38 +37,7 @@ pub use error::Error;
 pub use osrelease::Distro;
 pub use owner::OwnerIndex;
 
-/// Which package manager (or other source of package facts) a package comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Manager {
-    /// Debian's dpkg (`var/lib/dpkg`).
-    Dpkg,
-    /// RPM (`var/lib/rpm`, `usr/lib/sysimage/rpm`).
-    Rpm,
-    /// Alpine's apk (`lib/apk/db/installed`).
-    Apk,
-    /// A Go module found in a binary's build information.
-    Go,
-    /// A Rust crate found in a binary's `cargo auditable` data.
-    Cargo,
-    /// A package named by an ELF `.note.package` note.
-    ElfNote,
-}
-
-impl Manager {
-    /// The name used in JSON and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Manager::Dpkg => "dpkg",
-            Manager::Rpm => "rpm",
-            Manager::Apk => "apk",
-            Manager::Go => "go",
-            Manager::Cargo => "cargo",
-            Manager::ElfNote => "elf-note",
-        }
-    }
-}
+pub use inuse_model::{Manager, PackageRef};
 
 /// The position of a package in [`Inventory::packages`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -82,25 +51,14 @@ impl PackageId {
     }
 }
 
-/// One installed package.
+/// One installed package: its identity ([`PackageRef`], reachable through `Deref`) and what its
+/// database says besides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Package {
-    /// Binary package name.
-    pub name: String,
-    /// Full version as the package manager prints it (rpm: `[epoch:]version-release`).
-    pub version: String,
-    /// Architecture (`amd64`, `x86_64`, `noarch`, `all`); empty when the database has none.
-    pub arch: String,
-    /// Name of the source package it was built from (the binary name when not recorded).
-    pub source_name: String,
-    /// Version of the source package (the binary version when not recorded).
-    pub source_version: String,
-    /// The package manager whose database lists it.
-    pub manager: Manager,
-    /// OSV ecosystem (`Debian:12`), when the distribution is known.
-    pub ecosystem: Option<String>,
-    /// Package URL per the purl specification.
-    pub purl: String,
+    /// Who it is: manager, name, version, arch, source, ecosystem, purl (the shared
+    /// vocabulary's package identity; its fields come first in the JSON).
+    #[serde(flatten)]
+    pub identity: PackageRef,
     /// Declared licence (rpm, apk); dpkg does not record one.
     pub license: Option<String>,
     /// Names of declared dependencies (alternatives included, versions and arch qualifiers
@@ -119,6 +77,16 @@ pub struct Package {
     /// The database file the package was read from (in-root path); for an embedded package
     /// ([`Manager::Go`], [`Manager::Cargo`], [`Manager::ElfNote`]) the ELF file carrying it.
     pub database: PathBuf,
+}
+
+// A package *is* its identity plus database details: `package.name` reads as it always did,
+// and the identity's fields are declared once, in `inuse-model`.
+impl std::ops::Deref for Package {
+    type Target = PackageRef;
+
+    fn deref(&self) -> &PackageRef {
+        &self.identity
+    }
 }
 
 /// A package that the database knows but whose files are not (fully) on disk: dpkg's

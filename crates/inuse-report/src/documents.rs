@@ -16,6 +16,8 @@ use serde::Serialize;
 /// `inuse inventory --format json`, over the package database crate's own records.
 #[derive(Debug, Serialize)]
 pub struct InventoryDocument<'a, Distro, Package, Absent, Problem> {
+    /// The version of the vocabulary's JSON ([`inuse_model::SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// The root as the user named it.
     pub root: &'a Path,
     /// The distribution, from os-release; `null` when unknown.

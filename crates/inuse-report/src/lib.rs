@@ -3,11 +3,11 @@
 //! This is where evidence becomes a verdict. The collectors (inventory, dependency closure, live
 //! sweeps, the observation and trace stores, the vulnerability store) produce plain facts; this
 //! crate combines them per (vulnerability, package) into one [`Finding`] carrying the strongest
-//! evidence measured ([`Tier`]), ranks the findings, and renders them. Renderers are pure
+//! evidence measured (the ladder of `inuse-model`: [`Strength`]), ranks the findings, and renders them. Renderers are pure
 //! functions of a [`Report`]: the same data becomes a table, JSON, OpenVEX, CycloneDX or SARIF.
 //!
 //! The rule that matters most: only "measured and not seen" may become `not_affected`.
-//! Something we could not measure is [`Tier::Unmeasurable`] and stays `under_investigation`;
+//! Something we could not measure is [`Strength::Unmeasurable`] and stays `under_investigation`;
 //! so does anything observed for less than the minimum window. A false "not used" is the
 //! worst bug this tool can have.
 
@@ -15,214 +15,28 @@ pub mod documents;
 mod render;
 pub mod sbom;
 
+pub use inuse_model::{
+    Evidence, Finding, Level, Note, NoteCode, PackageRef, ProcessRef, Severity, Strength,
+    VexStatus, Vulnerability, Window,
+};
 pub use render::{Format, columns, render};
 
-/// The strength of the evidence that a package's code is in use, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Tier {
-    /// Named functions of the package were entered (uprobes).
-    Function,
-    /// Code of the package ran beyond load-time initialisation.
-    Executed,
-    /// A live process has a file of the package mapped.
-    Loaded,
-    /// Some installed executable's dependency closure contains a file of the package.
-    Linked,
-    /// The package is installed, and nothing more was seen.
-    Installed,
-    /// We could not tell: nothing observable, or processes we may not read.
-    Unmeasurable,
-}
+/// The ladder's states in the order a report ranks and prints them: strongest evidence first,
+/// and unmeasurable last, after installed. This is a ranking decision (what to fix first), not
+/// an order of the ladder: "unmeasurable" is not weaker evidence, it is no answer, and it is
+/// listed last because nothing about it is known to be in memory.
+pub const RANKED: [Strength; 6] = [
+    Strength::Measured(Level::Function),
+    Strength::Measured(Level::Executed),
+    Strength::Measured(Level::Loaded),
+    Strength::Measured(Level::Linked),
+    Strength::Measured(Level::Installed),
+    Strength::Unmeasurable,
+];
 
-impl Tier {
-    /// Every tier, strongest first.
-    pub const ALL: [Tier; 6] = [
-        Tier::Function,
-        Tier::Executed,
-        Tier::Loaded,
-        Tier::Linked,
-        Tier::Installed,
-        Tier::Unmeasurable,
-    ];
-
-    /// The stable name used in output and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Function => "function",
-            Tier::Executed => "executed",
-            Tier::Loaded => "loaded",
-            Tier::Linked => "linked",
-            Tier::Installed => "installed",
-            Tier::Unmeasurable => "unmeasurable",
-        }
-    }
-
-    /// Parses a tier name.
-    pub fn parse(s: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// Whether code of the package is in memory of a live process.
-    pub fn is_in_memory(self) -> bool {
-        matches!(self, Tier::Function | Tier::Executed | Tier::Loaded)
-    }
-}
-
-/// A package as findings name it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PackageInfo {
-    /// Binary package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Source package name (what Debian data is keyed by).
-    pub source_name: String,
-    /// Package URL.
-    pub purl: String,
-}
-
-/// Severity of a vulnerability.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Severity {
-    /// `critical`, `high`, `medium`, `low`, `none` or a distribution's own label.
-    pub label: String,
-    /// CVSS base score, when a vector was given.
-    pub score: Option<f64>,
-    /// The CVSS vector.
-    pub vector: Option<String>,
-}
-
-/// A vulnerability matched to a package.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Vulnerability {
-    /// The preferred id (a CVE when there is one).
-    pub id: String,
-    /// Every other id of the same vulnerability (DSA, USN, ALSA, ...).
-    pub aliases: Vec<String>,
-    /// One-line summary.
-    pub summary: String,
-    /// Severity, if known.
-    pub severity: Option<Severity>,
-    /// The version that fixes it in this ecosystem, if any.
-    pub fixed_version: Option<String>,
-}
-
-/// A live process that had code of a package.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProcessRef {
-    /// Process id (at the time of the sweep).
-    pub pid: u32,
-    /// Executable path.
-    pub exe: String,
-    /// Effective user id.
-    pub uid: u32,
-    /// Container runtime and id, if in one.
-    pub container: Option<String>,
-    /// Sockets it listens on (`tcp 0.0.0.0:22`).
-    pub listening: Vec<String>,
-    /// `deleted` or `replaced` when the mapped file is no longer the one on disk.
-    pub stale: Option<String>,
-    /// Whether the executable is set-user-ID, set-group-ID or has file capabilities.
-    pub privileged_binary: bool,
-}
-
-/// What was measured about one package.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Evidence {
-    /// Processes that had the package's files mapped (loaded or stronger).
-    pub processes: Vec<ProcessRef>,
-    /// Files of the package the evidence is about (mapped, or linked).
-    pub files: Vec<String>,
-    /// Executables whose dependency closure contains a file of the package.
-    pub linked_by: Vec<String>,
-    /// Whether code beyond load-time initialisation ran (page evidence).
-    pub executed: bool,
-    /// Functions of the package seen entered (uprobes).
-    pub functions_hit: Vec<String>,
-    /// Whether the package has anything a measurement could see: ELF files that a process
-    /// could map. A package of scripts or data has not: its tier is at most `installed`, and
-    /// it is never `not_affected`, since "never loaded" means nothing for it.
-    pub observable: bool,
-    /// Why the measurement is incomplete for this package, if it is (permission denied on
-    /// some processes, static binaries that may embed it, ...).
-    pub unmeasurable: Option<String>,
-    /// The root the package was found in, when a report covers several.
-    pub root: Option<String>,
-}
-
-impl Evidence {
-    /// The strongest tier this evidence supports.
-    pub fn tier(&self) -> Tier {
-        if !self.functions_hit.is_empty() {
-            Tier::Function
-        } else if self.executed && !self.processes.is_empty() {
-            Tier::Executed
-        } else if !self.processes.is_empty() {
-            Tier::Loaded
-        } else if self.unmeasurable.is_some() {
-            // Not seen, but we could not have looked everywhere: never read that as "unused".
-            Tier::Unmeasurable
-        } else if !self.linked_by.is_empty() {
-            Tier::Linked
-        } else {
-            Tier::Installed
-        }
-    }
-}
-
-/// The observation window the live evidence covers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Window {
-    /// Start, Unix seconds.
-    pub start: i64,
-    /// End, Unix seconds.
-    pub end: i64,
-    /// Number of sweeps of live processes in it.
-    pub sweeps: u64,
-}
-
-impl Window {
-    /// Length in seconds.
-    pub fn seconds(&self) -> i64 {
-        (self.end - self.start).max(0)
-    }
-}
-
-/// One (vulnerability, package) pair with its evidence.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// The vulnerability.
-    pub vulnerability: Vulnerability,
-    /// The package.
-    pub package: PackageInfo,
-    /// What was measured.
-    pub evidence: Evidence,
-    /// The tier, from the evidence.
-    pub tier: Tier,
-    /// 1 for the most urgent.
-    pub priority: usize,
-}
-
-/// Status of a finding in VEX terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VexStatus {
-    /// Vulnerable code is in memory of a live process.
-    Affected,
-    /// Measured over a long enough window and never loaded.
-    NotAffected,
-    /// Not enough evidence either way.
-    UnderInvestigation,
-}
-
-impl VexStatus {
-    /// OpenVEX's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VexStatus::Affected => "affected",
-            VexStatus::NotAffected => "not_affected",
-            VexStatus::UnderInvestigation => "under_investigation",
-        }
-    }
+/// The position of a state in [`RANKED`] (0 for the most urgent).
+pub fn rank(s: Strength) -> usize {
+    RANKED.iter().position(|r| *r == s).unwrap_or(RANKED.len())
 }
 
 /// The analysed state of one root.
@@ -239,14 +53,15 @@ pub struct Report {
     /// Findings, ranked: `findings[0]` has priority 1.
     pub findings: Vec<Finding>,
     /// Notes for the reader (missing data, measurement gaps).
-    pub notes: Vec<String>,
-    /// How many installed packages (vulnerable or not) have each tier: the evidence itself,
-    /// reported even without vulnerability data.
-    pub package_counts: Vec<(Tier, usize)>,
+    pub notes: Vec<Note>,
+    /// How many installed packages (vulnerable or not) have each state of the ladder, in
+    /// [`RANKED`] order: the evidence itself, reported even without vulnerability data.
+    pub package_counts: Vec<(Strength, usize)>,
 }
 
 impl Report {
-    /// Builds a report: computes each finding's tier and ranks them.
+    /// Builds a report: ranks the findings, numbers them, and gives each its VEX status. A
+    /// finding without a root is given the report's.
     ///
     /// Ranking, documented in docs/methods.md and shown by `--explain`: tier first (strongest
     /// evidence first, unmeasurable after installed); within a tier, exposure (a process
@@ -258,21 +73,26 @@ impl Report {
         ecosystem: Option<String>,
         window: Window,
         min_window: i64,
-        findings: Vec<(Vulnerability, PackageInfo, Evidence)>,
+        findings: Vec<(Vulnerability, PackageRef, Evidence)>,
     ) -> Report {
         let mut findings: Vec<Finding> = findings
             .into_iter()
-            .map(|(vulnerability, package, evidence)| Finding {
-                tier: evidence.tier(),
-                vulnerability,
-                package,
-                evidence,
-                priority: 0,
+            .map(|(vulnerability, package, mut evidence)| {
+                if evidence.root.is_none() {
+                    evidence.root = Some(root.clone());
+                }
+                Finding {
+                    vulnerability,
+                    package,
+                    evidence,
+                    vex: VexStatus::UnderInvestigation,
+                    priority: 0,
+                }
             })
             .collect();
         findings.sort_by(|a, b| {
-            a.tier
-                .cmp(&b.tier)
+            rank(a.strength())
+                .cmp(&rank(b.strength()))
                 .then_with(|| exposure(&b.evidence).cmp(&exposure(&a.evidence)))
                 .then_with(|| severity_key(b).total_cmp(&severity_key(a)))
                 .then_with(|| {
@@ -284,10 +104,7 @@ impl Report {
                 .then_with(|| a.vulnerability.id.cmp(&b.vulnerability.id))
                 .then_with(|| a.package.name.cmp(&b.package.name))
         });
-        for (i, f) in findings.iter_mut().enumerate() {
-            f.priority = i + 1;
-        }
-        Report {
+        let mut report = Report {
             root,
             ecosystem,
             window,
@@ -295,14 +112,23 @@ impl Report {
             findings,
             notes: Vec::new(),
             package_counts: Vec::new(),
+        };
+        for i in 0..report.findings.len() {
+            let vex = report.vex_status(&report.findings[i]);
+            let f = &mut report.findings[i];
+            f.priority = i + 1;
+            f.vex = vex;
         }
+        report
     }
 
-    /// The VEX status of a finding under this report's window rules.
+    /// The VEX status of a finding under this report's window rules: in memory is
+    /// `affected`; measured, observable and never seen over a long enough window with sweeps is
+    /// `not_affected`; everything else, unmeasurable above all, `under_investigation`.
     pub fn vex_status(&self, f: &Finding) -> VexStatus {
-        match f.tier {
+        match f.strength() {
             t if t.is_in_memory() => VexStatus::Affected,
-            Tier::Linked | Tier::Installed
+            Strength::Measured(Level::Linked | Level::Installed)
                 if f.evidence.observable
                     && self.window.sweeps > 0
                     && self.window.seconds() >= self.min_window =>
@@ -313,11 +139,16 @@ impl Report {
         }
     }
 
-    /// How many findings have each tier.
-    pub fn counts(&self) -> Vec<(Tier, usize)> {
-        Tier::ALL
+    /// How many findings have each state of the ladder, in [`RANKED`] order.
+    pub fn counts(&self) -> Vec<(Strength, usize)> {
+        RANKED
             .into_iter()
-            .map(|t| (t, self.findings.iter().filter(|f| f.tier == t).count()))
+            .map(|t| {
+                (
+                    t,
+                    self.findings.iter().filter(|f| f.strength() == t).count(),
+                )
+            })
             .collect()
     }
 
@@ -334,7 +165,7 @@ impl Report {
         let e = &f.evidence;
         out.push(format!(
             "evidence: {} ({})",
-            f.tier.as_str(),
+            f.strength().as_str(),
             tier_reason(f)
         ));
         if !e.processes.is_empty() {
@@ -380,20 +211,28 @@ impl Report {
 
 fn tier_reason(f: &Finding) -> String {
     let e = &f.evidence;
-    match f.tier {
-        Tier::Function => format!("{} function(s) entered", e.functions_hit.len()),
-        Tier::Executed => "code ran beyond load-time initialisation".to_owned(),
-        Tier::Loaded => format!("mapped by {} live process(es)", e.processes.len()),
-        Tier::Linked => format!(
+    match f.strength() {
+        Strength::Measured(Level::Function) => {
+            format!("{} function(s) entered", e.functions_hit.len())
+        }
+        Strength::Measured(Level::Executed) => {
+            "code ran beyond load-time initialisation".to_owned()
+        }
+        Strength::Measured(Level::Loaded) => {
+            format!("mapped by {} live process(es)", e.processes.len())
+        }
+        Strength::Measured(Level::Linked) => format!(
             "linked by {} executable(s), never seen loaded",
             e.linked_by.len()
         ),
-        Tier::Installed if !e.observable => {
+        Strength::Measured(Level::Installed) if !e.observable => {
             "installed; it has no ELF file a process could map, so loading cannot be measured"
                 .to_owned()
         }
-        Tier::Installed => "installed; no executable links it and no process loaded it".to_owned(),
-        Tier::Unmeasurable => e
+        Strength::Measured(Level::Installed) => {
+            "installed; no executable links it and no process loaded it".to_owned()
+        }
+        Strength::Unmeasurable => e
             .unmeasurable
             .clone()
             .unwrap_or_else(|| "nothing a process could map (no ELF files)".to_owned()),
@@ -442,7 +281,7 @@ pub fn human_duration(secs: i64) -> String {
 mod tests {
     use super::*;
 
-    fn finding(id: &str, ev: Evidence, score: f64) -> (Vulnerability, PackageInfo, Evidence) {
+    fn finding(id: &str, ev: Evidence, score: f64) -> (Vulnerability, PackageRef, Evidence) {
         (
             Vulnerability {
                 id: id.to_owned(),
@@ -453,9 +292,15 @@ mod tests {
                 }),
                 ..Default::default()
             },
-            PackageInfo {
+            PackageRef {
                 name: format!("pkg-{id}"),
-                ..Default::default()
+                version: String::new(),
+                arch: String::new(),
+                source_name: String::new(),
+                source_version: String::new(),
+                manager: inuse_model::Manager::Dpkg,
+                ecosystem: None,
+                purl: String::new(),
             },
             ev,
         )
@@ -463,6 +308,7 @@ mod tests {
 
     fn loaded(uid: u32, listening: bool) -> Evidence {
         Evidence {
+            level: Level::Loaded,
             observable: true,
             processes: vec![ProcessRef {
                 pid: 1,
@@ -481,6 +327,7 @@ mod tests {
     #[test]
     fn tiers_rank_before_severity_and_exposure_within_a_tier() {
         let linked = Evidence {
+            level: Level::Linked,
             observable: true,
             linked_by: vec!["/bin/x".into()],
             ..Default::default()
@@ -524,6 +371,7 @@ mod tests {
     #[test]
     fn not_affected_needs_measurement_and_a_long_enough_window() {
         let linked = Evidence {
+            level: Level::Linked,
             observable: true,
             linked_by: vec!["/bin/x".into()],
             ..Default::default()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use inuse_model::time::rfc3339;
 
-use crate::{Finding, Report, Tier, VexStatus, human_duration};
+use crate::{Finding, Level, RANKED, Report, Strength, VexStatus, human_duration};
 
 /// Output formats of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn summary(report: &Report) -> String {
         .iter()
         .filter(|(_, c)| *c > 0)
         .map(|(t, c)| match t {
-            Tier::Installed => format!("{c} installed only"),
+            Strength::Measured(Level::Installed) => format!("{c} installed only"),
             t => format!("{c} {}", t.as_str()),
         })
         .collect();
@@ -112,7 +112,7 @@ pub fn package_summary(report: &Report) -> Option<String> {
         .iter()
         .filter(|(_, c)| *c > 0)
         .map(|(t, c)| match t {
-            Tier::Installed => format!("{c} installed only"),
+            Strength::Measured(Level::Installed) => format!("{c} installed only"),
             t => format!("{c} {}", t.as_str()),
         })
         .collect();
@@ -137,17 +137,21 @@ fn table(report: &Report, color: bool) -> String {
     if let Some(line) = package_summary(report) {
         let _ = writeln!(out, "{line}");
     }
-    for tier in Tier::ALL {
-        let group: Vec<&Finding> = report.findings.iter().filter(|f| f.tier == tier).collect();
+    for tier in RANKED {
+        let group: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.strength() == tier)
+            .collect();
         if group.is_empty() {
             continue;
         }
         let colour = match tier {
-            Tier::Function | Tier::Executed => "1;31",
-            Tier::Loaded => "31",
-            Tier::Linked => "33",
-            Tier::Installed => "2",
-            Tier::Unmeasurable => "35",
+            Strength::Measured(Level::Function | Level::Executed) => "1;31",
+            Strength::Measured(Level::Loaded) => "31",
+            Strength::Measured(Level::Linked) => "33",
+            Strength::Measured(Level::Installed) => "2",
+            Strength::Unmeasurable => "35",
         };
         let _ = writeln!(
             out,
@@ -185,7 +189,7 @@ fn table(report: &Report, color: bool) -> String {
         out.push_str(&columns(&header, &rows));
     }
     for n in &report.notes {
-        let _ = writeln!(out, "\nnote: {n}");
+        let _ = writeln!(out, "\nnote: {}", n.message);
     }
     out
 }
@@ -216,63 +220,17 @@ fn where_(f: &Finding) -> String {
     e.unmeasurable.clone().unwrap_or_default()
 }
 
-fn severity_json(f: &Finding) -> Value {
-    match &f.vulnerability.severity {
-        Some(s) => json!({ "label": s.label, "score": s.score, "vector": s.vector }),
-        None => Value::Null,
-    }
-}
-
 fn json_doc(report: &Report) -> Value {
-    let findings: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let e = &f.evidence;
-            json!({
-                "id": f.vulnerability.id,
-                "aliases": f.vulnerability.aliases,
-                "evidence": f.tier.as_str(),
-                "vex": report.vex_status(f).as_str(),
-                "package": {
-                    "name": f.package.name,
-                    "version": f.package.version,
-                    "source_name": f.package.source_name,
-                    "purl": f.package.purl,
-                },
-                "fixed_version": f.vulnerability.fixed_version,
-                "severity": severity_json(f),
-                "summary": f.vulnerability.summary,
-                "priority": f.priority,
-                "processes": e.processes.iter().map(|p| json!({
-                    "pid": p.pid,
-                    "exe": p.exe,
-                    "uid": p.uid,
-                    "container": p.container,
-                    "listening": p.listening,
-                    "stale": p.stale,
-                })).collect::<Vec<_>>(),
-                "files": e.files,
-                "linked_by": e.linked_by,
-                "functions_hit": e.functions_hit,
-                "unmeasurable": e.unmeasurable,
-                "root": e.root.as_deref().unwrap_or(&report.root),
-            })
-        })
-        .collect();
     let counts: serde_json::Map<String, Value> = report
         .counts()
         .into_iter()
         .map(|(t, c)| (t.as_str().to_owned(), json!(c)))
         .collect();
     json!({
+        "schema_version": inuse_model::SCHEMA_VERSION,
         "root": report.root,
         "ecosystem": report.ecosystem,
-        "window": {
-            "start": (report.window.sweeps > 0).then(|| rfc3339(report.window.start)),
-            "end": (report.window.sweeps > 0).then(|| rfc3339(report.window.end)),
-            "sweeps": report.window.sweeps,
-        },
+        "window": report.window,
         "min_window_seconds": report.min_window,
         "summary": summary(report),
         "counts": counts,
@@ -281,7 +239,7 @@ fn json_doc(report: &Report) -> Value {
             .iter()
             .map(|(t, c)| (t.as_str().to_owned(), json!(c)))
             .collect::<serde_json::Map<String, Value>>(),
-        "findings": findings,
+        "findings": report.findings,
         "notes": report.notes,
     })
 }
@@ -337,7 +295,7 @@ fn openvex(report: &Report, now: i64) -> Value {
         .findings
         .iter()
         .map(|f| {
-            let status = report.vex_status(f);
+            let status = f.vex;
             let mut s = json!({
                 "vulnerability": {
                     "name": f.vulnerability.id,
@@ -345,7 +303,7 @@ fn openvex(report: &Report, now: i64) -> Value {
                 },
                 "products": [{ "@id": product_id(f) }],
                 "status": status.as_str(),
-                "status_notes": format!("inuse evidence: {}", f.tier.as_str()),
+                "status_notes": format!("inuse evidence: {}", f.strength().as_str()),
             });
             match status {
                 VexStatus::NotAffected => {
@@ -393,7 +351,8 @@ fn cyclonedx(report: &Report, now: i64) -> Value {
     for f in &report.findings {
         let r = product_id(f);
         if seen.insert(r.clone()) {
-            let mut props = vec![json!({ "name": "inuse:evidence", "value": f.tier.as_str() })];
+            let mut props =
+                vec![json!({ "name": "inuse:evidence", "value": f.strength().as_str() })];
             for p in &f.evidence.processes {
                 props.push(
                     json!({ "name": "inuse:process", "value": format!("{} {}", p.pid, p.exe) }),
@@ -416,7 +375,7 @@ fn cyclonedx(report: &Report, now: i64) -> Value {
         .findings
         .iter()
         .map(|f| {
-            let status = report.vex_status(f);
+            let status = f.vex;
             let mut analysis = json!({
                 "state": match status {
                     VexStatus::Affected => "exploitable",
@@ -426,7 +385,7 @@ fn cyclonedx(report: &Report, now: i64) -> Value {
                 "detail": match status {
                     VexStatus::NotAffected => impact_statement(report, f),
                     VexStatus::Affected => action_statement(f),
-                    VexStatus::UnderInvestigation => format!("inuse evidence: {}", f.tier.as_str()),
+                    VexStatus::UnderInvestigation => format!("inuse evidence: {}", f.strength().as_str()),
                 },
             });
             if status == VexStatus::NotAffected {
@@ -439,7 +398,7 @@ fn cyclonedx(report: &Report, now: i64) -> Value {
                 "affects": [{ "ref": product_id(f) }],
                 "analysis": analysis,
                 "properties": [
-                    { "name": "inuse:evidence", "value": f.tier.as_str() },
+                    { "name": "inuse:evidence", "value": f.strength().as_str() },
                     { "name": "inuse:priority", "value": f.priority.to_string() },
                 ],
             });
@@ -529,10 +488,12 @@ fn sarif(report: &Report) -> Value {
         .iter()
         .map(|f| {
             let score = crate::severity_key(f);
-            let level = match f.tier {
+            let level = match f.strength() {
                 t if t.is_in_memory() && score >= 7.0 => "error",
                 t if t.is_in_memory() => "warning",
-                Tier::Linked | Tier::Unmeasurable if score >= 7.0 => "warning",
+                Strength::Measured(Level::Linked) | Strength::Unmeasurable if score >= 7.0 => {
+                    "warning"
+                }
                 _ => "note",
             };
             let file = f
@@ -548,11 +509,11 @@ fn sarif(report: &Report) -> Value {
                 "level": level,
                 "message": { "text": format!(
                     "{} in {} {} (evidence: {}, priority {}){}",
-                    f.vulnerability.id, f.package.name, f.package.version, f.tier.as_str(), f.priority,
+                    f.vulnerability.id, f.package.name, f.package.version, f.strength().as_str(), f.priority,
                     f.vulnerability.fixed_version.as_ref().map(|v| format!("; fixed in {v}")).unwrap_or_default()
                 ) },
                 "locations": [{ "physicalLocation": { "artifactLocation": { "uri": format!("file://{file}") } } }],
-                "properties": { "evidence": f.tier.as_str(), "priority": f.priority, "purl": product_id(f) },
+                "properties": { "evidence": f.strength().as_str(), "priority": f.priority, "purl": product_id(f) },
             })
         })
         .collect();

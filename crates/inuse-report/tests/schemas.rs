@@ -3,16 +3,21 @@
 #![allow(clippy::unwrap_used)]
 
 use inuse_report::{
-    Evidence, Format, PackageInfo, ProcessRef, Report, Severity, Vulnerability, Window, render,
+    Evidence, Format, Level, PackageRef, ProcessRef, Report, Severity, Vulnerability, Window,
+    render,
 };
 use inuse_testkit::or_skip;
 use inuse_testkit::schema::validate;
 
 fn sample() -> Report {
-    let pkg = |n: &str| PackageInfo {
+    let pkg = |n: &str| PackageRef {
         name: n.into(),
         version: "1.0-1".into(),
+        arch: "amd64".into(),
         source_name: n.into(),
+        source_version: "1.0-1".into(),
+        manager: inuse_model::Manager::Dpkg,
+        ecosystem: Some("Debian:12".into()),
         purl: format!("pkg:deb/debian/{n}@1.0-1?arch=amd64&distro=debian-12"),
     };
     let vuln = |id: &str, score: Option<f64>, fix: Option<&str>| Vulnerability {
@@ -64,6 +69,7 @@ fn sample() -> Report {
                     e.processes = vec![proc_.clone()];
                     e.files = vec!["/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1".into()];
                     e.functions_hit = vec!["lzma_code".into()];
+                    e.level = Level::Function;
                 }),
             ),
             (
@@ -71,7 +77,7 @@ fn sample() -> Report {
                 pkg("libz"),
                 ev(&|e| {
                     e.processes = vec![proc_.clone()];
-                    e.executed = true;
+                    e.level = Level::Executed;
                 }),
             ),
             (
@@ -79,6 +85,7 @@ fn sample() -> Report {
                 pkg("libbz2-1.0"),
                 ev(&|e| {
                     e.processes = vec![proc_.clone()];
+                    e.level = Level::Loaded;
                 }),
             ),
             (
@@ -86,6 +93,7 @@ fn sample() -> Report {
                 pkg("bzip2"),
                 ev(&|e| {
                     e.linked_by = vec!["/bin/bzip2".into()];
+                    e.level = Level::Linked;
                 }),
             ),
             (

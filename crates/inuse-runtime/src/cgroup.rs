@@ -17,16 +17,7 @@
 //! A bare 64-hex component below `kubepods` is attributed to containerd (the common CRI);
 //! anything unrecognised is "not in a container" rather than a guess.
 
-use serde::Serialize;
-
-/// A container runtime and the container's id (or name, for nspawn and lxc).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Container {
-    /// `docker`, `containerd`, `cri-o`, `podman`, `systemd-nspawn` or `lxc`.
-    pub runtime: &'static str,
-    /// The runtime's id of the container.
-    pub id: String,
-}
+use inuse_model::ContainerRef as Container;
 
 /// The container named by the contents of `/proc/PID/cgroup`, if any.
 pub fn container(data: &[u8]) -> Option<Container> {
@@ -49,12 +40,7 @@ fn from_path(path: &str) -> Option<Container> {
     for (i, part) in parts.iter().enumerate().rev() {
         let scope = part.strip_suffix(".scope");
         let prefixed = |prefix: &str| scope.and_then(|s| s.strip_prefix(prefix));
-        let found = |runtime: &'static str, id: &str| {
-            Some(Container {
-                runtime,
-                id: id.to_owned(),
-            })
-        };
+        let found = |runtime: &'static str, id: &str| Some(Container::new(runtime, id));
         if let Some(id) = prefixed("docker-").filter(|id| is_hex_id(id)) {
             return found("docker", id);
         }
@@ -105,7 +91,7 @@ mod tests {
 
     const ID: &str = "4f9c7e0d1c2b3a4f9c7e0d1c2b3a4f9c7e0d1c2b3a4f9c7e0d1c2b3a4f9c7e0d";
 
-    fn runtime(text: &str) -> Option<(&'static str, String)> {
+    fn runtime(text: &str) -> Option<(String, String)> {
         container(text.as_bytes()).map(|c| (c.runtime, c.id))
     }
 
@@ -151,7 +137,7 @@ mod tests {
             ("4:memory:/lxc/web2".to_owned(), "lxc", "web2".to_owned()),
         ];
         for (text, rt, id) in cases {
-            assert_eq!(runtime(&text), Some((rt, id)), "{text}");
+            assert_eq!(runtime(&text), Some((rt.to_owned(), id)), "{text}");
         }
     }
 

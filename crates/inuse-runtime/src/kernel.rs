@@ -17,7 +17,7 @@ use inuse_pkgdb::{Inventory, OwnerIndex};
 use inuse_root::{FileKind, Root};
 use serde::Serialize;
 
-use crate::sweep::PackageRef;
+use inuse_model::PackageRef;
 
 /// One installed kernel release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,7 +87,7 @@ pub fn report(root: &Root, inventory: &Inventory, owners: &OwnerIndex) -> Option
         .iter()
         .find_map(|p| owners.owner(Path::new(p)))
         .and_then(|id| inventory.get(id))
-        .map(PackageRef::from)
+        .map(|p| p.identity.clone())
     };
     let installed: Vec<InstalledKernel> = releases
         .iter()

@@ -21,11 +21,11 @@ use std::sync::{Mutex, OnceLock};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
-use crate::cgroup::Container;
 use crate::maps::{Mapping, Target};
 use crate::stat::ProcStat;
 use crate::status::ProcStatus;
 use crate::{Limits, cgroup, maps, stat, status};
+use inuse_model::ContainerRef as Container;
 
 /// Why a process could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,7 @@
 //! will write the function-level tier into it.
 //!
 //! Model: an observation *window* (start, end, sweeps) holds *evidence* per
-//! (root, package, file): the strongest level seen ([`Level`]), when first and last seen, in
+//! (root, package, file): the strongest level seen ([`Level`], stored as [`StoredLevel`]), when first and last seen, in
 //! how many sweeps, and the *processes* (executable, user, container, listening sockets) that
 //! had it. Evidence is monotonic inside a window: levels only rise, first-seen only falls,
 //! nothing is deleted. `function_evidence` is the tier below a file (symbol, hits) that
@@ -24,6 +24,8 @@ use inuse_model::time::unix_seconds;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use inuse_model::Level;
+
 use crate::executed::Executed;
 
 use crate::sweep::{PackageRef, ProcessReport, Stale, Sweep};
@@ -31,48 +33,57 @@ use crate::sweep::{PackageRef, ProcessReport, Stale, Sweep};
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Evidence levels, ordered; stored as integers.
+/// How a level of the evidence ladder ([`Level`]) is stored: the integers of schema 1, which
+/// stores on users' disks hold, so they never change meaning.
+///
+/// `init-only` (an object whose resident pages all lie in its load-time windows,
+/// [`Executed::InitOnly`]) is not a rung of the ladder: it is the runtime's refinement of
+/// `loaded`. It keeps its integer between loaded and executed so that merging sweeps stays a
+/// `max()`, in SQL and here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
+pub struct StoredLevel(i64);
+
+impl StoredLevel {
     /// Mapped by a process.
-    Loaded = 1,
-    /// Only load-time code resident.
-    InitOnly = 2,
+    pub const LOADED: StoredLevel = StoredLevel(1);
+    /// Mapped, and only load-time code resident.
+    pub const INIT_ONLY: StoredLevel = StoredLevel(2);
     /// Code outside the load-time windows resident.
-    Executed = 3,
+    pub const EXECUTED: StoredLevel = StoredLevel(3);
     /// Named functions entered (uprobes; written by `inuse trace`).
-    Function = 4,
-}
+    pub const FUNCTION: StoredLevel = StoredLevel(4);
 
-impl Level {
-    /// The level of an object's executed verdict.
-    pub fn of(executed: Executed) -> Level {
+    /// The stored level of an object's executed verdict.
+    pub fn of(executed: Executed) -> StoredLevel {
         match executed {
-            Executed::Yes => Level::Executed,
-            Executed::InitOnly => Level::InitOnly,
-            Executed::None | Executed::Unknown => Level::Loaded,
+            Executed::Yes => StoredLevel::EXECUTED,
+            Executed::InitOnly => StoredLevel::INIT_ONLY,
+            Executed::None | Executed::Unknown => StoredLevel::LOADED,
         }
     }
 
-    /// From the stored integer.
-    pub fn from_i64(v: i64) -> Option<Level> {
-        Some(match v {
-            1 => Level::Loaded,
-            2 => Level::InitOnly,
-            3 => Level::Executed,
+    /// The integer in the database.
+    pub fn code(self) -> i64 {
+        self.0
+    }
+
+    /// From the integer in the database; `None` for a value this code does not know.
+    pub fn from_code(v: i64) -> Option<StoredLevel> {
+        (1..=4).contains(&v).then_some(StoredLevel(v))
+    }
+
+    /// The rung of the ladder.
+    pub fn level(self) -> Level {
+        match self.0 {
             4 => Level::Function,
-            _ => return None,
-        })
+            3 => Level::Executed,
+            _ => Level::Loaded,
+        }
     }
 
-    /// The stable name used in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Loaded => "loaded",
-            Level::InitOnly => "init-only",
-            Level::Executed => "executed",
-            Level::Function => "function",
-        }
+    /// Whether it is `loaded` with only load-time code seen resident.
+    pub fn init_only(self) -> bool {
+        self == StoredLevel::INIT_ONLY
     }
 }
 
@@ -96,9 +107,10 @@ pub enum StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WindowId(pub i64);
 
-/// An observation window.
+/// An observation window as the store records it: a row, with its id and host. The window of
+/// the vocabulary (start, end, sweeps) is [`WindowRecord::window`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub struct WindowRecord {
     /// Its id.
     pub id: WindowId,
     /// Host name it was taken on.
@@ -111,6 +123,21 @@ pub struct Window {
     pub last_sweep_at: Option<i64>,
     /// Sweeps recorded.
     pub sweeps: i64,
+}
+
+impl WindowRecord {
+    /// The observation window this row covers. A window still running (or cut by a crash)
+    /// ends at its last sweep; one without sweeps is empty.
+    pub fn window(&self) -> inuse_model::Window {
+        inuse_model::Window {
+            start: self.started_at,
+            end: self
+                .ended_at
+                .or(self.last_sweep_at)
+                .unwrap_or(self.started_at),
+            sweeps: u64::try_from(self.sweeps).unwrap_or(0),
+        }
+    }
 }
 
 /// One row of accumulated evidence.
@@ -126,8 +153,11 @@ pub struct Evidence {
     pub package: Option<String>,
     /// Its version.
     pub version: Option<String>,
-    /// Strongest level.
+    /// Strongest level seen.
     pub level: Level,
+    /// With [`Level::Loaded`]: only load-time code was ever seen resident
+    /// ([`Executed::InitOnly`]).
+    pub init_only: bool,
     /// Whether executed evidence was measurable at least once (else `loaded` means
     /// "unmeasured", not "not executed").
     pub measured: bool,
@@ -238,7 +268,7 @@ type Identity = (String, i64, i64, String, String);
 #[derive(Debug, Clone, Copy)]
 struct FileEvidence {
     elf: bool,
-    level: Level,
+    level: StoredLevel,
     measured: bool,
     stale: Option<Stale>,
     dlopened: Option<bool>,
@@ -255,10 +285,10 @@ fn merge<'a>(
     roots: &'a [String],
 ) -> (
     foldhash::HashMap<FileKey<'a>, FileEvidence>,
-    foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'a>, Level>>,
+    foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'a>, StoredLevel>>,
 ) {
     let mut files: foldhash::HashMap<FileKey<'_>, FileEvidence> = Default::default();
-    let mut identities: foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'_>, Level>> =
+    let mut identities: foldhash::HashMap<Identity, foldhash::HashMap<FileKey<'_>, StoredLevel>> =
         Default::default();
     let measured = sweep
         .processes
@@ -281,22 +311,22 @@ fn merge<'a>(
         let objects = p.objects.iter().map(|o| {
             let ev = FileEvidence {
                 elf: true,
-                level: Level::of(o.executed),
+                level: StoredLevel::of(o.executed),
                 measured: o.executed != Executed::Unknown,
                 stale: o.stale,
                 dlopened: o.dlopened,
             };
-            ((root, o.package.as_ref(), o.path.as_str()), ev)
+            ((root, o.package.as_deref(), o.path.as_str()), ev)
         });
         let plain = p.files.iter().map(|f| {
             let ev = FileEvidence {
                 elf: false,
-                level: Level::Loaded,
+                level: StoredLevel::LOADED,
                 measured: false,
                 stale: f.stale,
                 dlopened: None,
             };
-            ((root, f.package.as_ref(), f.path.as_str()), ev)
+            ((root, f.package.as_deref(), f.path.as_str()), ev)
         });
         for (key, ev) in objects.chain(plain) {
             let level = per_identity.entry(key).or_insert(ev.level);
@@ -452,7 +482,7 @@ impl Store {
                 let root_id: i64 = root_stmt.query_row(params![key.0], |r| r.get(0))?;
                 let package_id: i64 = match key.1 {
                     Some(pk) => pkg_stmt.query_row(
-                        params![pk.manager, pk.name, pk.version, pk.source_name],
+                        params![pk.manager.as_str(), pk.name, pk.version, pk.source_name],
                         |r| r.get(0),
                     )?,
                     None => 0,
@@ -462,7 +492,7 @@ impl Store {
                 ev_stmt.execute(params![
                     window.0,
                     file_id,
-                    ev.level as i64,
+                    ev.level.code(),
                     ev.measured,
                     ev.stale.map(|s| s.as_str()),
                     ev.dlopened,
@@ -483,7 +513,7 @@ impl Store {
                             window.0,
                             file_id,
                             process_id,
-                            *level as i64,
+                            level.code(),
                             now
                         ])?;
                     }
@@ -495,12 +525,12 @@ impl Store {
     }
 
     /// All windows, oldest first.
-    pub fn windows(&self) -> Result<Vec<Window>, StoreError> {
+    pub fn windows(&self) -> Result<Vec<WindowRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, host, started_at, ended_at, last_sweep_at, sweeps FROM windows ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok(Window {
+            Ok(WindowRecord {
                 id: WindowId(r.get(0)?),
                 host: r.get(1)?,
                 started_at: r.get(2)?,
@@ -543,13 +573,15 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![window.map(|w| w.0)], |r| {
             let exes: Option<String> = r.get(12)?;
+            let stored = StoredLevel::from_code(r.get(5)?).unwrap_or(StoredLevel::LOADED);
             Ok(Evidence {
                 window: WindowId(r.get(0)?),
                 root: r.get(1)?,
                 path: r.get(2)?,
                 package: r.get(3)?,
                 version: r.get(4)?,
-                level: Level::from_i64(r.get(5)?).unwrap_or(Level::Loaded),
+                level: stored.level(),
+                init_only: stored.init_only(),
                 measured: r.get(6)?,
                 stale: r.get(7)?,
                 elf: r.get(8)?,
@@ -624,12 +656,16 @@ mod tests {
             listening: vec!["tcp 0.0.0.0:22".into()],
             objects: vec![ObjectReport {
                 path: "/usr/lib/libz.so.1".into(),
-                package: Some(PackageRef {
+                package: Some(std::sync::Arc::new(PackageRef {
                     name: "zlib1g".into(),
                     version: "1:1.2.13".into(),
+                    arch: "amd64".into(),
                     source_name: "zlib".into(),
-                    manager: "dpkg",
-                }),
+                    source_version: "1:1.2.13".into(),
+                    manager: inuse_model::Manager::Dpkg,
+                    ecosystem: None,
+                    purl: String::new(),
+                })),
                 dlopened: Some(false),
                 executed,
                 stale: None,
@@ -707,12 +743,17 @@ mod tests {
                 .record_sweep(w, t, &sweep(vec![process("/usr/bin/a", e)]))
                 .unwrap();
             let ev = store.evidence(Some(w)).unwrap();
+            // The first sweep saw load-time code only: loaded, init-only.
             let expected = if i == 0 {
-                Level::InitOnly
+                (Level::Loaded, true)
             } else {
-                Level::Executed
+                (Level::Executed, false)
             };
-            assert_eq!((ev[0].level, ev[0].measured), (expected, true), "{e:?}");
+            assert_eq!(
+                ((ev[0].level, ev[0].init_only), ev[0].measured),
+                (expected, true),
+                "{e:?}"
+            );
         }
         // A window that only ever saw disturbed evidence says loaded, unmeasured: never
         // "measured and not executed".

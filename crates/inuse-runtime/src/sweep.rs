@@ -25,43 +25,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use inuse_ldso::{Options, Resolver};
-use inuse_pkgdb::{Inventory, OwnerIndex, Package, PackageId};
+use inuse_pkgdb::{Inventory, OwnerIndex, PackageId};
 use inuse_root::Root;
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use crate::cgroup::Container;
+pub use inuse_model::{ContainerRef as Container, PackageRef};
+
 use crate::executed::{self, Disturbance, ExecMapping, Executed, LoadWindows};
 use crate::kernel::{self, KernelReport};
 use crate::maps::{Mapping, Target};
 use crate::net::{self, Proto};
 use crate::process::{self, RawProcess, ReadError, Residency};
 use crate::{Limits, timing};
-
-/// A package, as reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct PackageRef {
-    /// Binary package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Source package name.
-    pub source_name: String,
-    /// The package manager (`dpkg`, `rpm`, `apk`, ...).
-    #[serde(skip)]
-    pub manager: &'static str,
-}
-
-impl From<&Package> for PackageRef {
-    fn from(p: &Package) -> Self {
-        PackageRef {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            source_name: p.source_name.clone(),
-            manager: p.manager.as_str(),
-        }
-    }
-}
 
 /// Why mapped code is stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -99,8 +75,8 @@ pub struct SetId {
 pub struct ObjectReport {
     /// Path inside the process's root.
     pub path: String,
-    /// Owning package, resolved in the process's root.
-    pub package: Option<PackageRef>,
+    /// Owning package, resolved in the process's root (shared by every object of it).
+    pub package: Option<Arc<PackageRef>>,
     /// Not in the executable's static dependency closure; `null` when the closure is unknown
     /// (deleted or unreadable executable).
     pub dlopened: Option<bool>,
@@ -126,7 +102,7 @@ pub struct FileReport {
     /// Path inside the process's root.
     pub path: String,
     /// Owning package.
-    pub package: Option<PackageRef>,
+    pub package: Option<Arc<PackageRef>>,
     /// Deleted or replaced since it was mapped.
     pub stale: Option<Stale>,
 }
@@ -215,22 +191,28 @@ struct RootCtx {
     owner_cache: Mutex<HashMap<PathBuf, Option<PackageId>>>,
     /// Static closures by the executable's (device, inode), filled before the analysis.
     closures: HashMap<(u64, u64), Option<Arc<Closure>>>,
+    /// Each package's identity, made once when first met and shared by every object of it.
+    identities: Vec<std::sync::OnceLock<Arc<PackageRef>>>,
 }
 
 impl RootCtx {
     fn open(dir: &Path) -> io::Result<RootCtx> {
         let root = Root::open(dir)?;
         let (inventory, owners) = Inventory::load_with_owners(&root);
+        let identities = (0..inventory.packages.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         Ok(RootCtx {
             root,
             inventory,
             owners,
             owner_cache: Mutex::new(HashMap::new()),
             closures: HashMap::new(),
+            identities,
         })
     }
 
-    fn package(&self, path: &Path) -> Option<PackageRef> {
+    fn package(&self, path: &Path) -> Option<Arc<PackageRef>> {
         let cached = lock(&self.owner_cache).get(path).copied();
         let id = cached.unwrap_or_else(|| {
             // Looked up outside the lock; two threads may both look up a path once.
@@ -238,8 +220,12 @@ impl RootCtx {
             lock(&self.owner_cache).insert(path.to_owned(), id);
             id
         });
-        id.and_then(|id| self.inventory.get(id))
-            .map(PackageRef::from)
+        let id = id?;
+        let package = self.inventory.get(id)?;
+        let slot = self.identities.get(id.index())?;
+        Some(Arc::clone(
+            slot.get_or_init(|| Arc::new(package.identity.clone())),
+        ))
     }
 
     /// The static dependency closure of the executable at `exe` (a path inside the root);

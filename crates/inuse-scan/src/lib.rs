@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 
 use inuse_elf::ElfInfo;
 use inuse_ldso::{Options as LdsoOptions, Resolver};
+use inuse_model::{Evidence, Level, Note, NoteCode, ProcessRef, Strength, Window};
 use inuse_osv::store::Store as VulnStore;
 use inuse_pkgdb::{Inventory, OwnerIndex, PackageId};
-use inuse_report::{Evidence, PackageInfo, ProcessRef, Report, Severity, Vulnerability, Window};
+use inuse_report::{RANKED, Report};
 use inuse_root::{FileKind, Root};
 use inuse_runtime::store::Store as ObservationStore;
 use inuse_runtime::sweep::{ProcessReport, Sweep};
@@ -72,7 +73,7 @@ pub struct RootScan {
     /// Per package: live and stored evidence.
     pub live: HashMap<PackageId, Evidence>,
     /// Notes for the reader.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// The ELF executables found in the walked directories.
     pub executables: Vec<PathBuf>,
 }
@@ -206,10 +207,13 @@ pub fn scan_root(dir: &Path) -> Result<RootScan, ScanError> {
     timing("linkage of every executable", t);
     let mut notes = Vec::new();
     for p in inventory.problems.iter().take(20) {
-        notes.push(format!("package database: {p}"));
+        notes.push(Note::new(
+            NoteCode::PackageDatabaseProblem,
+            format!("package database: {p}"),
+        ));
     }
     if let Some(note) = embedded_note(&files) {
-        notes.push(note);
+        notes.push(Note::new(NoteCode::EmbeddedNotMatched, note));
     }
     Ok(RootScan {
         dir: root.dir().to_path_buf(),
@@ -299,18 +303,16 @@ pub fn add_sweep(scan: &mut RootScan, sweep: &Sweep) {
             if !e.files.contains(&o.path) {
                 e.files.push(o.path.clone());
             }
+            e.raise(Level::Loaded);
             if o.executed == inuse_runtime::Executed::Yes {
-                e.executed = true;
+                e.raise(Level::Executed);
             }
             if !e.processes.iter().any(|x| x.pid == p.pid) {
                 e.processes.push(ProcessRef {
                     pid: p.pid,
                     exe: p.exe.clone().unwrap_or_else(|| p.comm.clone()),
                     uid: p.euid.or(p.uid).unwrap_or(u32::MAX),
-                    container: p
-                        .container
-                        .as_ref()
-                        .map(|c| format!("{} {}", c.runtime, c.id)),
+                    container: p.container.clone(),
                     listening: p.listening.clone(),
                     stale: o.stale.map(|s| s.as_str().to_owned()),
                     privileged_binary: setid.setuid || setid.setgid || setid.file_caps,
@@ -321,17 +323,21 @@ pub fn add_sweep(scan: &mut RootScan, sweep: &Sweep) {
     if !unreadable.is_empty() {
         let list = unreadable.join(", ");
         if privileged {
-            scan.notes.push(format!(
-                "{} process(es) could not be read even with CAP_SYS_PTRACE (refused from outside \
-                 this system): {list}; their libraries are not counted",
-                unreadable.len()
+            scan.notes.push(Note::new(
+                NoteCode::ProcessUnreadable,
+                format!(
+                    "{} process(es) could not be read even with CAP_SYS_PTRACE (refused from \
+                     outside this system): {list}; their libraries are not counted",
+                    unreadable.len()
+                ),
             ));
         } else {
             let why = format!(
                 "{} process(es) could not be read (run as root): {list}",
                 unreadable.len()
             );
-            scan.notes.push(why.clone());
+            scan.notes
+                .push(Note::new(NoteCode::ProcessUnreadable, why.clone()));
             for id in 0..scan.inventory.packages.len() {
                 let e = scan.live.entry(PackageId(id as u32)).or_default();
                 if e.processes.is_empty() {
@@ -356,6 +362,7 @@ pub fn add_observations(
         }
         for id in scan.owners.owners_of_real(Path::new(&hit.path)) {
             let e = scan.live.entry(id).or_default();
+            e.raise(Level::Function);
             if !e.functions_hit.contains(&hit.symbol) {
                 e.functions_hit.push(hit.symbol.clone());
             }
@@ -376,7 +383,6 @@ pub fn add_observations(
         return Ok(None);
     };
     let window = info.id;
-    let info = Some(info);
     let by_name: HashMap<(String, String), PackageId> = scan
         .inventory
         .packages
@@ -384,6 +390,8 @@ pub fn add_observations(
         .enumerate()
         .map(|(i, p)| ((p.name.clone(), p.version.clone()), PackageId(i as u32)))
         .collect();
+    // Executed code counts where some process of the window had the package mapped.
+    let mut executed: BTreeSet<PackageId> = BTreeSet::new();
     for ev in store.evidence(Some(window)).map_err(obs)? {
         if ev.root != key {
             continue;
@@ -398,8 +406,8 @@ pub fn add_observations(
         if !e.files.contains(&ev.path) {
             e.files.push(ev.path.clone());
         }
-        if ev.level == inuse_runtime::store::Level::of(inuse_runtime::Executed::Yes) {
-            e.executed = true;
+        if ev.level == Level::Executed {
+            executed.insert(*id);
         }
         for exe in ev.exes {
             if !e.processes.iter().any(|p| p.exe == exe) {
@@ -412,12 +420,16 @@ pub fn add_observations(
                 });
             }
         }
+        if !e.processes.is_empty() {
+            e.raise(Level::Loaded);
+        }
     }
-    Ok(info.map(|w| Window {
-        start: w.started_at,
-        end: w.ended_at.or(w.last_sweep_at).unwrap_or(w.started_at),
-        sweeps: u64::try_from(w.sweeps).unwrap_or(0),
-    }))
+    for id in executed {
+        if let Some(e) = scan.live.get_mut(&id).filter(|e| !e.processes.is_empty()) {
+            e.raise(Level::Executed);
+        }
+    }
+    Ok(Some(info.window()))
 }
 
 /// Matches the inventory against the vulnerability store and builds the report.
@@ -431,44 +443,25 @@ pub fn report(
     let matches = match vulns {
         Some(store) => inuse_osv::matching::match_inventory(store, &scan.inventory)?,
         None => {
-            notes.push(
+            notes.push(Note::new(
+                NoteCode::NoVulnerabilityData,
                 "no vulnerability data: run `inuse db update` (or `inuse db import FILE`) and \
-                 scan again; the package evidence above is measured all the same"
-                    .to_owned(),
-            );
+                 scan again; the package evidence above is measured all the same",
+            ));
             Default::default()
         }
     };
+    notes.extend(ecosystem_notes(&matches));
     for p in matches.problems.iter().take(10) {
-        notes.push(format!("matching: {p}"));
+        notes.push(Note::new(
+            NoteCode::MatchingProblem,
+            format!("matching: {p}"),
+        ));
     }
     let mut findings = Vec::new();
     for m in matches.findings {
-        let id = m.package.id;
-        let Some(pkg) = scan.inventory.get(id) else {
-            continue;
-        };
-        let evidence = evidence_for(scan, id);
-        findings.push((
-            Vulnerability {
-                id: m.id,
-                aliases: m.aliases,
-                summary: m.summary.unwrap_or_default(),
-                severity: m.severity.map(|s| Severity {
-                    label: s.label,
-                    score: s.score,
-                    vector: s.vector,
-                }),
-                fixed_version: m.fixed_version,
-            },
-            PackageInfo {
-                name: pkg.name.clone(),
-                version: pkg.version.clone(),
-                source_name: pkg.source_name.clone(),
-                purl: pkg.purl.clone(),
-            },
-            evidence,
-        ));
+        let evidence = evidence_for(scan, m.package_id);
+        findings.push((m.found.vulnerability, m.found.package, evidence));
     }
     let mut report = Report::new(
         scan.dir.display().to_string(),
@@ -482,10 +475,9 @@ pub fn report(
     );
     report.notes = notes;
     // Evidence for every package, vulnerable or not: what the scan measured.
-    let mut counts: Vec<(inuse_report::Tier, usize)> =
-        inuse_report::Tier::ALL.iter().map(|t| (*t, 0)).collect();
+    let mut counts: Vec<(Strength, usize)> = RANKED.iter().map(|t| (*t, 0)).collect();
     for i in 0..scan.inventory.packages.len() {
-        let tier = evidence_for(scan, PackageId(i as u32)).tier();
+        let tier = evidence_for(scan, PackageId(i as u32)).strength();
         if let Some(slot) = counts.iter_mut().find(|(t, _)| *t == tier) {
             slot.1 += 1;
         }
@@ -503,7 +495,29 @@ fn evidence_for(scan: &RootScan, id: PackageId) -> Evidence {
         .get(&id)
         .map(|s| s.iter().cloned().collect())
         .unwrap_or_default();
+    if !evidence.linked_by.is_empty() {
+        evidence.raise(Level::Linked);
+    }
     evidence
+}
+
+/// The `ecosystem-no-data` notes of a match: zero findings for an ecosystem the store holds
+/// nothing for is no data, not a clean bill of health.
+pub fn ecosystem_notes(matches: &inuse_osv::Matches) -> Vec<Note> {
+    matches
+        .ecosystems_without_data
+        .iter()
+        .map(|eco| {
+            Note::new(
+                NoteCode::EcosystemNoData,
+                format!(
+                    "the vulnerability store has no records for {eco}: no finding for its \
+                     packages means no data, not \"not vulnerable\"; run `inuse db update \
+                     --ecosystem {eco}` (or `inuse db import FILE`) and scan again"
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The distinct roots live processes run in, other than the host's: chroots and containers.
@@ -525,7 +539,7 @@ pub struct UnusedPackage {
     /// The package.
     pub package: PackageId,
     /// `linked` or `installed`: the strongest evidence it has.
-    pub tier: inuse_report::Tier,
+    pub strength: Strength,
     /// Known vulnerabilities it carries.
     pub vulnerabilities: usize,
     /// Executables that link it (empty for installed only).
@@ -563,21 +577,21 @@ pub fn unused_packages(
     let mut counts: HashMap<PackageId, usize> = HashMap::new();
     if let Some(store) = vulns {
         for f in inuse_osv::matching::match_inventory(store, &scan.inventory)?.findings {
-            *counts.entry(f.package.id).or_default() += 1;
+            *counts.entry(f.package_id).or_default() += 1;
         }
     }
     let mut out = Vec::new();
     for i in 0..scan.inventory.packages.len() {
         let id = PackageId(i as u32);
         let evidence = evidence_for(scan, id);
-        let tier = evidence.tier();
+        let strength = evidence.strength();
         if matches!(
-            tier,
-            inuse_report::Tier::Linked | inuse_report::Tier::Installed
+            strength,
+            Strength::Measured(Level::Linked | Level::Installed)
         ) {
             out.push(UnusedPackage {
                 package: id,
-                tier,
+                strength,
                 vulnerabilities: counts.get(&id).copied().unwrap_or(0),
                 linked_by: evidence.linked_by,
             });

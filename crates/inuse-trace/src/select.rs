@@ -16,45 +16,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use inuse_elf::{ET_DYN, ElfInfo, Limits};
-use inuse_pkgdb::{Inventory, OwnerIndex, Package, PackageId};
+use inuse_pkgdb::{Inventory, OwnerIndex, PackageId};
 use inuse_root::Root;
-use serde::Serialize;
 
 use crate::TraceError;
 
-/// The package that owns a traced library, as reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Owner {
-    /// Binary package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Architecture.
-    pub arch: String,
-    /// Source package name.
-    pub source_name: String,
-    /// Source package version.
-    pub source_version: String,
-    /// Package manager (`dpkg`, `rpm`, `apk`).
-    pub manager: &'static str,
-    /// Package URL.
-    pub purl: String,
-}
-
-impl Owner {
-    /// The reported view of an installed package.
-    pub fn of(p: &Package) -> Owner {
-        Owner {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
-            source_name: p.source_name.clone(),
-            source_version: p.source_version.clone(),
-            manager: p.manager.as_str(),
-            purl: p.purl.clone(),
-        }
-    }
-}
+/// The package that owns a traced library: the vocabulary's package identity.
+pub use inuse_model::PackageRef as Owner;
 
 /// The host's installed packages with their file lists.
 pub struct Packages {
@@ -94,7 +62,7 @@ impl Packages {
         self.owners
             .owner(path)
             .and_then(|id| self.inventory.get(id))
-            .map(Owner::of)
+            .map(|p| p.identity.clone())
     }
 
     /// The ELF shared objects that packages named `name` own (every architecture), by
@@ -190,7 +158,7 @@ pub fn loaded_vulnerable(
         vulnerable
             .entry((f.package.name.clone(), f.package.version.clone()))
             .or_default()
-            .push(f.id.clone());
+            .push(f.vulnerability.id.clone());
     }
     out.vulnerable_packages = vulnerable.len();
     if vulnerable.is_empty() {

@@ -33,7 +33,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use inuse_runtime::store::{Level, Store, WindowId};
+use inuse_runtime::store::{Store, StoredLevel, WindowId};
 use rusqlite::{Connection, params};
 
 use crate::TraceError;
@@ -154,10 +154,10 @@ pub fn record(path: &Path, run: &Run<'_>) -> Result<WindowId, TraceError> {
         )?;
         for lib in run.libraries {
             let package_id: i64 = match &lib.owner {
-                Some(o) => pkg
-                    .query_row(params![o.manager, o.name, o.version, o.source_name], |r| {
-                        r.get(0)
-                    })?,
+                Some(o) => pkg.query_row(
+                    params![o.manager.as_str(), o.name, o.version, o.source_name],
+                    |r| r.get(0),
+                )?,
                 None => 0,
             };
             let path = lib.result.path.to_string_lossy();
@@ -202,7 +202,7 @@ pub fn record(path: &Path, run: &Run<'_>) -> Result<WindowId, TraceError> {
                 evidence.execute(params![
                     window.0,
                     file_id,
-                    Level::Function as i64,
+                    StoredLevel::FUNCTION.code(),
                     seconds(first),
                     seconds(run.end)
                 ])?;
@@ -320,7 +320,8 @@ mod tests {
                 arch: "amd64".into(),
                 source_name: "zlib".into(),
                 source_version: "1:1.2.13".into(),
-                manager: "dpkg",
+                manager: inuse_model::Manager::Dpkg,
+                ecosystem: None,
                 purl: "pkg:deb/debian/zlib1g".into(),
             }),
         };
@@ -352,7 +353,7 @@ mod tests {
         // Only the library with an entered function has evidence, at the function level.
         let ev = store.evidence(Some(window)).unwrap();
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].level, Level::Function);
+        assert_eq!(ev[0].level, inuse_model::Level::Function);
         assert_eq!(ev[0].first_seen, 1_000_001);
         assert_eq!(ev[0].package.as_deref(), Some("zlib1g"));
 

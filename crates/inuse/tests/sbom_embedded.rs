@@ -312,7 +312,8 @@ fn scan_says_it_does_not_match_embedded_packages() {
         .as_array()
         .expect("notes")
         .iter()
-        .filter_map(Value::as_str)
+        .filter(|n| n["code"] == "embedded-not-matched")
+        .filter_map(|n| n["message"].as_str())
         .collect();
     let want = format!("{carried} package(s) embedded in 1 program(s)");
     assert!(

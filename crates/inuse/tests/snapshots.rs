@@ -1121,6 +1121,63 @@ fn vulns_of_an_alpine_root_with_debian_data_only() {
     snap!("vulns_alpine_debian_data", run);
 }
 
+/// Issue 14 papercut: zero findings for a root whose ecosystem the store has no data for is
+/// no data, not clean. `scan` says so with an `ecosystem-no-data` note naming the ecosystem
+/// and the command that fetches it; a root whose ecosystem has data gets no such note.
+#[test]
+fn scan_of_an_alpine_root_with_debian_data_only_says_there_is_no_data() {
+    let fx = or_skip!(fixture());
+    let scan = |root: &Path| {
+        let run = fx.run(&[
+            "scan".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--db".as_ref(),
+            fx.db.as_os_str(),
+            "--store".as_ref(),
+            fx.no_store.as_os_str(),
+            "--offline".as_ref(),
+            "--no-live".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        assert_json(&run)
+    };
+    let codes = |doc: &serde_json::Value| -> Vec<(String, String)> {
+        doc["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .map(|n| {
+                (
+                    n["code"].as_str().expect("code").to_owned(),
+                    n["message"].as_str().expect("message").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let alpine = scan(&fx.alpine);
+    assert_eq!(alpine["findings"].as_array().map(Vec::len), Some(0));
+    let notes = codes(&alpine);
+    let no_data: Vec<&(String, String)> = notes
+        .iter()
+        .filter(|(c, _)| c == "ecosystem-no-data")
+        .collect();
+    assert_eq!(no_data.len(), 1, "{notes:?}");
+    assert!(
+        no_data[0].1.contains("Alpine:v3.19")
+            && no_data[0]
+                .1
+                .contains("inuse db update --ecosystem Alpine:v3.19"),
+        "{notes:?}"
+    );
+    let debian = scan(&fx.root);
+    assert!(
+        codes(&debian).iter().all(|(c, _)| c != "ecosystem-no-data"),
+        "{debian:#}"
+    );
+}
+
 #[test]
 fn version_compare() {
     let fx = or_skip!(fixture());
@@ -1494,12 +1551,15 @@ fn live_scan_settings(pid: u32) -> insta::Settings {
     let mut s = live_settings(pid);
     let note = r"[0-9]+ process\(es\) could not be read even with CAP_SYS_PTRACE";
     s.add_filter(&format!(r"\n\nnote: {note}[^\n]*"), "");
+    // In JSON a note is `{"code": "process-unreadable", "message": "..."}`.
+    let object =
+        format!(r#"\{{\n\s*"code": "process-unreadable",\n\s*"message": "{note}[^"]*"\n\s*\}}"#);
     s.add_filter(
-        &format!(r#""notes": \[\n\s*"{note}[^"]*"\n\s*\]"#),
+        &format!(r#""notes": \[\n\s*{object}\n\s*\]"#),
         r#""notes": []"#,
     );
-    s.add_filter(&format!(r#",\n\s*"{note}[^"]*""#), "");
-    s.add_filter(&format!(r#""{note}[^"]*",\n\s*"#), "");
+    s.add_filter(&format!(r#",\n\s*{object}"#), "");
+    s.add_filter(&format!(r#"{object},\n\s*"#), "");
     s
 }
 

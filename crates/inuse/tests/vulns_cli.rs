@@ -78,10 +78,23 @@ fn vulns_json_table_and_exit_codes() {
     let f = &findings[0];
     assert_eq!(f["id"], "CVE-2024-3094");
     assert_eq!(f["aliases"], serde_json::json!(["DSA-5649-1"]));
-    assert_eq!(
-        f["package"],
-        serde_json::json!({"name": "liblzma5", "version": "5.6.1-1",
-                           "source_name": "xz-utils", "source_version": "5.6.1-1"})
+    // The package is the vocabulary's identity (inuse-model `PackageRef`).
+    for (key, want) in [
+        ("name", "liblzma5"),
+        ("version", "5.6.1-1"),
+        ("source_name", "xz-utils"),
+        ("source_version", "5.6.1-1"),
+        ("manager", "dpkg"),
+        ("ecosystem", "Debian:12"),
+    ] {
+        assert_eq!(f["package"][key], want, "{key}: {}", f["package"]);
+    }
+    assert!(
+        f["package"]["purl"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("pkg:deb/debian/liblzma5@5.6.1-1")),
+        "{}",
+        f["package"]
     );
     assert_eq!(f["fixed_version"], "5.6.1+really5.4.5-1");
     assert_eq!(f["severity"]["label"], "critical");

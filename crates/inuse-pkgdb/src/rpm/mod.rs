@@ -244,14 +244,23 @@ fn package(
         FileList::default()
     };
     let package = Package {
-        purl: crate::purl::for_package(Manager::Rpm, distro, &name, &vr, &arch, epoch.as_deref()),
-        name: name.into_owned(),
-        version,
-        arch: arch.into_owned(),
-        source_name,
-        source_version,
-        manager: Manager::Rpm,
-        ecosystem: distro.and_then(|d| d.ecosystem.clone()),
+        identity: crate::PackageRef {
+            purl: crate::purl::for_package(
+                Manager::Rpm,
+                distro,
+                &name,
+                &vr,
+                &arch,
+                epoch.as_deref(),
+            ),
+            name: name.into_owned(),
+            version,
+            arch: arch.into_owned(),
+            source_name,
+            source_version,
+            manager: Manager::Rpm,
+            ecosystem: distro.and_then(|d| d.ecosystem.clone()),
+        },
         license: h.string(tag::LICENSE)?.map(Cow::into_owned),
         depends: crate::dedup_names(depends),
         installed_size,

@@ -82,6 +82,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<Code> {
     match args.format.get() {
         Format::Json => {
             let doc = InventoryDocument {
+                schema_version: inuse_model::SCHEMA_VERSION,
                 root: args.root.dir(),
                 distro: inv.distro.as_ref(),
                 packages: &inv.packages,

@@ -86,13 +86,15 @@ pub fn run(args: &PsArgs) -> anyhow::Result<Code> {
 }
 
 /// The sweep as one pretty-printed JSON document, byte for byte what
-/// `serde_json::to_writer_pretty` of the whole [`Sweep`] writes, but with the processes
-/// serialised in parallel (a few megabytes for a host's processes).
+/// `serde_json::to_writer_pretty` of the whole [`Sweep`] writes (after the vocabulary's
+/// `schema_version`), but with the processes serialised in parallel (a few megabytes for a
+/// host's processes).
 fn write_json(mut out: impl Write, sweep: &Sweep) -> io::Result<()> {
+    let version = inuse_model::SCHEMA_VERSION.to_string().into_bytes();
     let kernel = pretty::indented(&sweep.kernel, 1)?;
     pretty::write_object_with_array(
         &mut out,
-        &[("kernel", kernel)],
+        &[("schema_version", version), ("kernel", kernel)],
         "processes",
         &sweep.processes,
         |p| p,
@@ -181,8 +183,9 @@ mod tests {
 
     use super::*;
 
-    /// The parallel writer gives exactly serde_json's pretty document: for a sweep of every
-    /// process of this machine, and for a sweep with no process.
+    /// The parallel writer gives exactly serde_json's pretty document (after the vocabulary's
+    /// `schema_version`): for a sweep of every process of this machine, and for a sweep with no
+    /// process.
     #[test]
     fn json_is_serde_json_pretty() {
         let mut sweeper = Sweeper::new(Limits::default()).unwrap();
@@ -191,7 +194,18 @@ mod tests {
         for _ in 0..2 {
             let mut ours = Vec::new();
             write_json(&mut ours, &sweep).unwrap();
-            let mut expected = serde_json::to_vec_pretty(&sweep).unwrap();
+            // serde_json's document of the sweep, with the vocabulary's version first.
+            #[derive(serde::Serialize)]
+            struct Versioned<'a> {
+                schema_version: u32,
+                #[serde(flatten)]
+                sweep: &'a Sweep,
+            }
+            let doc = Versioned {
+                schema_version: inuse_model::SCHEMA_VERSION,
+                sweep: &sweep,
+            };
+            let mut expected = serde_json::to_vec_pretty(&doc).unwrap();
             expected.push(b'\n');
             assert_eq!(
                 String::from_utf8(ours).unwrap(),

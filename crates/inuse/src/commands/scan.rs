@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use inuse_model::time::parse_duration;
+use inuse_model::{Level, Note, Strength};
 use inuse_osv::store::Store as VulnStore;
-use inuse_report::{Format, Report, Tier, Window, render};
+use inuse_report::{Format, RANKED, Report, Window, render};
 use inuse_scan::Settings;
 
 use crate::exit::Code;
@@ -74,7 +75,7 @@ enum ScanFormat {
 
 /// A parsed `--fail-on`.
 struct FailOn {
-    tier: Tier,
+    level: Level,
     min_score: f64,
 }
 
@@ -83,11 +84,10 @@ fn parse_fail_on(s: &str) -> anyhow::Result<FailOn> {
         Some((t, s)) => (t, Some(s)),
         None => (s, None),
     };
-    let tier = match Tier::parse(tier) {
-        Some(Tier::Unmeasurable) | None => bail!(
+    let Some(level) = Level::parse(tier) else {
+        bail!(
             "invalid --fail-on tier {tier:?}: use function, executed, loaded, linked or installed"
-        ),
-        Some(t) => t,
+        )
     };
     let min_score = match sev {
         None => 0.0,
@@ -99,17 +99,13 @@ fn parse_fail_on(s: &str) -> anyhow::Result<FailOn> {
             bail!("invalid --fail-on severity {other:?}: use critical, high, medium or low")
         }
     };
-    Ok(FailOn { tier, min_score })
+    Ok(FailOn { level, min_score })
 }
 
 /// Whether a finding trips `--fail-on`. Unmeasurable findings count as installed: a CI gate
 /// on `installed` catches them, one on `linked` or stronger does not.
 fn trips(f: &inuse_report::Finding, fail: &FailOn) -> bool {
-    let tier = if f.tier == Tier::Unmeasurable {
-        Tier::Installed
-    } else {
-        f.tier
-    };
+    let level = f.strength().measured().unwrap_or(Level::Installed);
     let score = f.vulnerability.severity.as_ref().map_or(0.0, |s| {
         s.score
             .unwrap_or(match s.label.to_ascii_lowercase().as_str() {
@@ -120,7 +116,7 @@ fn trips(f: &inuse_report::Finding, fail: &FailOn) -> bool {
                 _ => 0.0,
             })
     });
-    tier <= fail.tier && score >= fail.min_score
+    level >= fail.level && score >= fail.min_score
 }
 
 /// Runs `inuse scan`.
@@ -318,13 +314,13 @@ fn merge(mut reports: Vec<Report>) -> Report {
     let min_window = reports.first().map_or(0, |r| r.min_window);
     let mut notes = Vec::new();
     let mut all = Vec::new();
-    let mut package_counts: Vec<(Tier, usize)> = Tier::ALL.iter().map(|t| (*t, 0)).collect();
+    let mut package_counts: Vec<(Strength, usize)> = RANKED.iter().map(|t| (*t, 0)).collect();
     for r in reports {
         for (slot, (_, n)) in package_counts.iter_mut().zip(&r.package_counts) {
             slot.1 += n;
         }
         for n in r.notes {
-            notes.push(format!("{}: {n}", r.root));
+            notes.push(Note::new(n.code, format!("{}: {}", r.root, n.message)));
         }
         for f in r.findings {
             let mut e = f.evidence;

@@ -417,7 +417,8 @@ mod tests {
                 arch: "amd64".into(),
                 source_name: "zlib".into(),
                 source_version: "1:1.2.13".into(),
-                manager: "dpkg",
+                manager: inuse_model::Manager::Dpkg,
+                ecosystem: Some("Debian:12".into()),
                 purl: "pkg:deb/debian/zlib1g".into(),
             }),
         }
@@ -445,6 +446,7 @@ mod tests {
     "source_name": "zlib",
     "source_version": "1:1.2.13",
     "manager": "dpkg",
+    "ecosystem": "Debian:12",
     "purl": "pkg:deb/debian/zlib1g"
   },
   "functions_total": 4,

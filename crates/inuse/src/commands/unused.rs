@@ -113,7 +113,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
                         UnusedPackageRow {
                             name: name(u.package),
                             version: p.map(|p| p.version.as_str()),
-                            evidence: u.tier.as_str(),
+                            evidence: u.strength.as_str(),
                             vulnerabilities: u.vulnerabilities,
                             installed_size: p.and_then(|p| p.installed_size),
                             linked_by: &u.linked_by,
@@ -173,7 +173,7 @@ pub fn run(args: &UnusedArgs) -> anyhow::Result<Code> {
                     out,
                     "{:<40} {:<9} vulns {:<4} size {:>9}{}",
                     name(u.package),
-                    u.tier.as_str(),
+                    u.strength.as_str(),
                     u.vulnerabilities,
                     p.and_then(|p| p.installed_size)
                         .map_or("-".to_owned(), |s| format!("{} KiB", s / 1024)),

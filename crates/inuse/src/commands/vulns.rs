@@ -9,7 +9,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use inuse_osv::{Finding, Store, match_inventory};
+use inuse_model::Note;
+use inuse_osv::{Matched, Store, match_inventory};
 use inuse_pkgdb::Inventory;
 use serde::Serialize;
 
@@ -53,6 +54,10 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     for p in &matches.problems {
         eprintln!("inuse: warning: {p}");
     }
+    let notes = inuse_scan::ecosystem_notes(&matches);
+    for n in &notes {
+        eprintln!("inuse: note: {}", n.message);
+    }
     if matches.packages_checked == 0 {
         eprintln!(
             "inuse: {}: no installed package of a distribution with OSV data ({} packages, ecosystem {})",
@@ -70,18 +75,22 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
             // Serialised straight from the findings: no intermediate JSON tree.
             #[derive(Serialize)]
             struct Doc<'a> {
+                schema_version: u32,
                 root: &'a Path,
                 ecosystem: Option<&'a str>,
-                findings: &'a [Finding],
+                findings: &'a [Matched],
                 packages_checked: usize,
                 problems: &'a [String],
+                notes: &'a [Note],
             }
             let doc = Doc {
+                schema_version: inuse_model::SCHEMA_VERSION,
                 root: args.root.dir(),
                 ecosystem: ecosystem.as_deref(),
                 findings: &matches.findings,
                 packages_checked: matches.packages_checked,
                 problems: &matches.problems,
+                notes: &notes,
             };
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
@@ -90,7 +99,7 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     }
     out.flush()?;
     let packages: std::collections::BTreeSet<_> =
-        matches.findings.iter().map(|f| f.package.id).collect();
+        matches.findings.iter().map(|f| f.package_id).collect();
     eprintln!(
         "inuse: {} findings in {} of {} packages checked against {}",
         matches.findings.len(),
@@ -110,7 +119,7 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<Code> {
     })
 }
 
-fn table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+fn table(out: &mut impl Write, findings: &[Matched]) -> io::Result<()> {
     const HEADER: [&str; 6] = [
         "PACKAGE",
         "VERSION",
@@ -122,29 +131,24 @@ fn table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     let rows: Vec<[String; 6]> = findings
         .iter()
         .map(|f| {
-            let severity = f.severity.as_ref().map_or_else(
+            let v = &f.vulnerability;
+            let severity = v.severity.as_ref().map_or_else(
                 || "-".to_owned(),
                 |s| match s.score {
                     Some(score) => format!("{} {score:.1}", s.label),
                     None => s.label.clone(),
                 },
             );
-            let mut summary: String = f
-                .summary
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(60)
-                .collect();
-            if f.summary.as_deref().is_some_and(|s| s.chars().count() > 60) {
+            let mut summary: String = v.summary.chars().take(60).collect();
+            if v.summary.chars().count() > 60 {
                 summary.push('…');
             }
             [
                 f.package.name.clone(),
                 f.package.version.clone(),
-                f.id.clone(),
+                v.id.clone(),
                 severity,
-                f.fixed_version.clone().unwrap_or_else(|| "-".to_owned()),
+                v.fixed_version.clone().unwrap_or_else(|| "-".to_owned()),
                 summary,
             ]
         })
