@@ -1,6 +1,6 @@
 //! The JSON of the vocabulary: a documented example, byte for byte, and round trips.
 //!
-//! The example below is the one the README shows for `"schema_version": 1`. If this test
+//! The example below is the one docs/formats.md shows for `"schema_version": 1`. If this test
 //! fails, the wire format changed: either revert, or (for a change of meaning) bump
 //! `SCHEMA_VERSION` and update the documentation with it.
 
@@ -63,7 +63,7 @@ fn finding() -> Finding {
     }
 }
 
-/// The documented example of a finding (README, "The vocabulary's JSON").
+/// The documented example of a finding (docs/formats.md, "The vocabulary JSON").
 const FINDING: &str = r#"{
   "id": "CVE-2024-3094",
   "aliases": [
