@@ -25,7 +25,23 @@ cp "$(readlink -f /lib/x86_64-linux-gnu/libbz2.so.1.0)" "$root/$m/libbz2.so.1.0.
 ln -s libbz2.so.1.0.4 "$root/$m/libbz2.so.1.0"
 cp /usr/bin/bzip2 "$root/usr/bin/bzip2"
 echo "print('no ELF here')" >"$root/usr/share/gnupg-tools/run.py"
-printf '#include <unistd.h>\nint main(void){ for(;;) pause(); }\n' >"$work/holder.c"
+# The program calls liblzma once (compresses a buffer), as the backdoor's code runs in sshd, then
+# waits. (A program that never calls it shows `loaded`; see docs/methods.md for what a freshly
+# written library file can show instead.)
+cat >"$work/holder.c" <<'C'
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+extern int lzma_easy_buffer_encode(uint32_t preset, int check, const void *allocator,
+                                   const uint8_t *in, size_t in_size, uint8_t *out,
+                                   size_t *out_pos, size_t out_size);
+int main(void) {
+    static uint8_t in[65536], out[70000];
+    size_t pos = 0;
+    lzma_easy_buffer_encode(0, 1, NULL, in, sizeof in, out, &pos, sizeof out);
+    for (;;) pause();
+}
+C
 gcc -o "$root/usr/bin/sshd-like" "$work/holder.c" -Wl,--no-as-needed /lib/x86_64-linux-gnu/liblzma.so.5
 echo "12.5" >"$root/etc/debian_version"
 printf 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n' >"$root/etc/os-release"
