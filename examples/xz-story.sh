@@ -26,8 +26,8 @@ ln -s libbz2.so.1.0.4 "$root/$m/libbz2.so.1.0"
 cp /usr/bin/bzip2 "$root/usr/bin/bzip2"
 echo "print('no ELF here')" >"$root/usr/share/gnupg-tools/run.py"
 # The program calls liblzma once (compresses a buffer), as the backdoor's code runs in sshd, then
-# waits. (A program that never calls it shows `loaded`; see docs/methods.md for what a freshly
-# written library file can show instead.)
+# waits. (A program that never called it should be `loaded`; this root's liblzma is a `cp` copy,
+# and docs/methods.md says why such a copy can look executed even then.)
 cat >"$work/holder.c" <<'C'
 #include <stddef.h>
 #include <stdint.h>
