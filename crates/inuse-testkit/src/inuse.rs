@@ -243,3 +243,30 @@ pub struct DepsMissing {
     /// Why a candidate was rejected fatally (`invalid ELF header: /path`), if it was.
     pub error: Option<String>,
 }
+
+/// The process with `pid` in an `inuse ps --format json` document; panics (naming the pid and
+/// showing the document) when it is missing.
+pub fn ps_process(doc: &serde_json::Value, pid: u32) -> &serde_json::Value {
+    doc["processes"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["pid"] == pid))
+        .unwrap_or_else(|| panic!("pid {pid} not in {doc:#}"))
+}
+
+/// The mapped object of a `ps` process whose path is `name`, or else the first whose file
+/// name starts with `name` (`"libz.so"` finds `/usr/lib/x86_64-linux-gnu/libz.so.1.2.13`);
+/// panics when there is none.
+pub fn ps_object<'a>(process: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    process["objects"]
+        .as_array()
+        .and_then(|objects| {
+            objects.iter().find(|o| {
+                let path = o["path"].as_str().unwrap_or_default();
+                path == name
+                    || std::path::Path::new(path)
+                        .file_name()
+                        .is_some_and(|f| f.to_string_lossy().starts_with(name))
+            })
+        })
+        .unwrap_or_else(|| panic!("no object {name} in {process:#}"))
+}

@@ -40,7 +40,9 @@ use std::path::{Path, PathBuf};
 pub use cbuild::{CBuild, Patchelf};
 pub use elf::ElfFacts;
 pub use fakeroot::FakeRoot;
-pub use inuse::{DepsLibrary, DepsMissing, DepsObject, DepsReport, Inuse, InuseOutput};
+pub use inuse::{
+    DepsLibrary, DepsMissing, DepsObject, DepsReport, Inuse, InuseOutput, ps_object, ps_process,
+};
 pub use live::{LiveProcess, clean_command, free_tcp_port};
 pub use oracle::{Listing, ListingKind, Loaded, Oracle, compare, parse_listing};
 pub use pkgtools::{

@@ -23,7 +23,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use inuse_testkit::{
-    CBuild, Inuse, LiveProcess, Skip, clean_command, or_skip, require_root, require_tool,
+    CBuild, Inuse, LiveProcess, Skip, clean_command, or_skip, ps_object, ps_process, require_root,
+    require_tool,
 };
 use serde_json::Value;
 
@@ -108,46 +109,24 @@ fn ps_json(pids: &[u32]) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.describe()))
 }
 
-fn process(doc: &Value, pid: u32) -> &Value {
-    doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pid)
-        .unwrap_or_else(|| panic!("pid {pid} not in {doc:#}"))
-}
-
-/// The object at `path`, or the first whose file name starts with `prefix`.
-fn object<'a>(p: &'a Value, name: &str) -> &'a Value {
-    p["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| {
-            let path = o["path"].as_str().unwrap();
-            path == name
-                || Path::new(path)
-                    .file_name()
-                    .is_some_and(|f| f.to_string_lossy().starts_with(name))
-        })
-        .unwrap_or_else(|| panic!("no object {name} in {p:#}"))
-}
-
 /// While probes are set: the idle program's libz is `unknown`, disturbed by uprobes, and so
 /// is the process; the busy one's libz and everyone's libc stay `yes`.
 fn check_while_probed(f: &Fixture, idle: u32, busy: u32) {
     let doc = ps_json(&[idle, busy]);
     let libz = f.libz.to_str().unwrap();
-    let idle_p = process(&doc, idle);
-    let idle_z = object(idle_p, libz);
+    let idle_p = ps_process(&doc, idle);
+    let idle_z = ps_object(idle_p, libz);
     assert_ne!(idle_z["executed"], "yes", "never called: {idle_z:#}");
     assert_eq!(idle_z["executed"], "unknown", "{idle_z:#}");
     assert_eq!(idle_z["disturbed"], "uprobes", "{idle_z:#}");
     assert_eq!(idle_p["disturbed"], "uprobes", "{idle_p:#}");
-    let busy_z = object(process(&doc, busy), libz);
+    let busy_z = ps_object(ps_process(&doc, busy), libz);
     assert_eq!(busy_z["executed"], "yes", "called in a loop: {busy_z:#}");
     for pid in [idle, busy] {
-        assert_eq!(object(process(&doc, pid), "libc.so")["executed"], "yes");
+        assert_eq!(
+            ps_object(ps_process(&doc, pid), "libc.so")["executed"],
+            "yes"
+        );
     }
 }
 
@@ -157,16 +136,16 @@ fn check_after(f: &Fixture, idle: u32, busy: u32) {
     let doc = ps_json(&[idle, busy]);
     let libz = f.libz.to_str().unwrap();
     for pid in [idle, busy] {
-        for o in process(&doc, pid)["objects"].as_array().unwrap() {
+        for o in ps_process(&doc, pid)["objects"].as_array().unwrap() {
             assert_ne!(o["executed"], "none", "pid {pid}: {o:#}");
         }
     }
-    let idle_z = object(process(&doc, idle), libz);
+    let idle_z = ps_object(ps_process(&doc, idle), libz);
     assert!(
         idle_z["executed"] == "unknown" || idle_z["executed"] == "init-only",
         "never called, probes removed: {idle_z:#}"
     );
-    let busy_z = object(process(&doc, busy), libz);
+    let busy_z = ps_object(ps_process(&doc, busy), libz);
     assert_eq!(busy_z["executed"], "yes", "{busy_z:#}");
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use inuse_testkit::{
     CBuild, FakeRoot, Inuse, InuseOutput, LiveProcess, Skip, clean_command, free_tcp_port, or_skip,
-    require_root, require_tool,
+    ps_object, ps_process, require_root, require_tool,
 };
 use serde_json::Value;
 
@@ -42,29 +42,6 @@ fn ps_json(pids: &[u32]) -> (InuseOutput, Value) {
     let doc: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", out.describe()));
     (out, doc)
-}
-
-fn process(doc: &Value, pid: u32) -> &Value {
-    doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pid)
-        .unwrap_or_else(|| panic!("pid {pid} not in {doc:#}"))
-}
-
-/// The object whose path's file name starts with `prefix`.
-fn object<'a>(p: &'a Value, prefix: &str) -> &'a Value {
-    p["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| {
-            Path::new(o["path"].as_str().unwrap())
-                .file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(prefix))
-        })
-        .unwrap_or_else(|| panic!("no object {prefix}* in {p:#}"))
 }
 
 fn is_elf(path: &Path) -> bool {
@@ -126,7 +103,7 @@ fn sshd_objects_packages_and_listening_socket() {
     let pid = daemon.pid();
 
     let (_, doc) = ps_json(&[pid]);
-    let p = process(&doc, pid);
+    let p = ps_process(&doc, pid);
     assert_eq!(p["exe"], "/usr/sbin/sshd");
     assert!(p["unmeasurable"].is_null(), "{p:#}");
     // Objects are exactly the ELF files the kernel shows mapped.
@@ -137,11 +114,11 @@ fn sshd_objects_packages_and_listening_socket() {
         .map(|o| o["path"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(reported, maps_elf_files(pid));
-    let lzma = object(p, "liblzma.so");
+    let lzma = ps_object(p, "liblzma.so");
     assert_eq!(lzma["package"]["name"], "liblzma5", "{lzma:#}");
     assert_eq!(lzma["package"]["source_name"], "xz-utils", "{lzma:#}");
     assert_eq!(lzma["dlopened"], false);
-    assert_eq!(object(p, "sshd")["package"]["name"], "openssh-server");
+    assert_eq!(ps_object(p, "sshd")["package"]["name"], "openssh-server");
     let listening: Vec<&str> = p["listening"]
         .as_array()
         .unwrap()
@@ -174,12 +151,12 @@ fn python_ctypes_load_is_dlopened() {
     ));
     py.wait_for_line(READY, "ok");
     let (_, doc) = ps_json(&[py.pid()]);
-    let p = process(&doc, py.pid());
-    assert_eq!(object(p, "libbz2.so")["dlopened"], true, "{p:#}");
-    assert_eq!(object(p, "libc.so")["dlopened"], false, "{p:#}");
-    assert_eq!(object(p, "ld-linux")["dlopened"], false, "{p:#}");
+    let p = ps_process(&doc, py.pid());
+    assert_eq!(ps_object(p, "libbz2.so")["dlopened"], true, "{p:#}");
+    assert_eq!(ps_object(p, "libc.so")["dlopened"], false, "{p:#}");
+    assert_eq!(ps_object(p, "ld-linux")["dlopened"], false, "{p:#}");
     // The interpreter's own executable is the root of the closure.
-    assert_eq!(object(p, "python3")["dlopened"], false, "{p:#}");
+    assert_eq!(ps_object(p, "python3")["dlopened"], false, "{p:#}");
 }
 
 #[test]
@@ -228,15 +205,15 @@ fn replaced_and_deleted_libraries_are_stale() {
         "stale code is a finding:\n{}",
         out.describe()
     );
-    let p = process(&doc, prog.pid());
-    let old_obj = object(p, "libold.so");
+    let p = ps_process(&doc, prog.pid());
+    let old_obj = ps_object(p, "libold.so");
     assert_eq!(old_obj["stale"], "replaced", "{p:#}");
     assert_eq!(old_obj["path"], old.to_str().unwrap());
-    let gone_obj = object(p, "libgone.so");
+    let gone_obj = ps_object(p, "libgone.so");
     assert_eq!(gone_obj["stale"], "deleted", "{p:#}");
     assert_eq!(gone_obj["path"], gone.to_str().unwrap());
-    assert!(object(p, "libc.so")["stale"].is_null());
-    assert!(object(p, "stale")["stale"].is_null());
+    assert!(ps_object(p, "libc.so")["stale"].is_null());
+    assert!(ps_object(p, "stale")["stale"].is_null());
 }
 
 #[test]
@@ -291,14 +268,14 @@ fn chrooted_process_uses_its_own_package_database() {
     // libc too, so a mapped libc.so.6 does not say that waiter runs yet.
     chrooted.wait_for_line(READY, "ready");
     let (_, doc) = ps_json(&[chrooted.pid()]);
-    let p = process(&doc, chrooted.pid());
+    let p = ps_process(&doc, chrooted.pid());
     assert_eq!(p["root"], root_dir.to_str().unwrap(), "{p:#}");
-    let libc = object(p, "libc.so.6");
+    let libc = ps_object(p, "libc.so.6");
     assert_eq!(libc["path"], "/usr/lib/x86_64-linux-gnu/libc.so.6", "{p:#}");
     assert_eq!(libc["package"]["name"], "libc6", "{libc:#}");
     assert_eq!(libc["package"]["version"], "9.99-inuse1", "{libc:#}");
     assert_eq!(libc["package"]["source_name"], "glibc", "{libc:#}");
-    assert_eq!(object(p, "waiter")["package"]["name"], "waiter");
+    assert_eq!(ps_object(p, "waiter")["package"]["name"], "waiter");
     assert_eq!(libc["dlopened"], false);
 }
 
@@ -364,14 +341,14 @@ fn executed_versus_merely_linked() {
     // load-time code; deflate's tables in libz's read-only data segment, which nothing reads
     // at load time, can.
     let (_, doc) = ps_json(&[b.pid(), i.pid()]);
-    let busy_z = object(process(&doc, b.pid()), "libz.so");
+    let busy_z = ps_object(ps_process(&doc, b.pid()), "libz.so");
     assert_eq!(
         Path::new(busy_z["path"].as_str().unwrap()),
         private.join("libz.so.1").canonicalize().unwrap(),
         "the private copy is the one loaded: {busy_z:#}"
     );
     assert_eq!(busy_z["executed"], "yes", "{busy_z:#}");
-    let idle_z = object(process(&doc, i.pid()), "libz.so");
+    let idle_z = ps_object(ps_process(&doc, i.pid()), "libz.so");
     let verdict = idle_z["executed"].as_str().unwrap();
     assert!(
         verdict == "none" || verdict == "init-only",
@@ -381,7 +358,7 @@ fn executed_versus_merely_linked() {
     // on the host's libc (which the test cannot copy away), present or just removed, made
     // that unmeasurable.
     for pid in [b.pid(), i.pid()] {
-        let libc = object(process(&doc, pid), "libc.so");
+        let libc = ps_object(ps_process(&doc, pid), "libc.so");
         if let Some(why) = libc["disturbed"].as_str() {
             Skip::new(format!("libc's residency is no evidence here ({why})")).report();
         } else {
@@ -420,16 +397,16 @@ fn unprivileged_caller_lists_others_as_unmeasurable() {
     ]));
     assert_eq!(out.code, Some(0), "{}", out.describe());
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
-    let root_proc = process(&doc, mine.pid());
+    let root_proc = ps_process(&doc, mine.pid());
     assert_eq!(
         root_proc["unmeasurable"], "permission denied",
         "{root_proc:#}"
     );
     assert!(root_proc["objects"].as_array().unwrap().is_empty());
     assert_eq!(root_proc["uid"], 0);
-    let own = process(&doc, theirs.pid());
+    let own = ps_process(&doc, theirs.pid());
     assert!(own["unmeasurable"].is_null(), "{own:#}");
-    assert_eq!(object(own, "libc.so")["dlopened"], false);
+    assert_eq!(ps_object(own, "libc.so")["dlopened"], false);
     assert_eq!(own["uid"], 65534);
 }
 
@@ -499,16 +476,16 @@ fn read_only_data_shows_use_of_small_libraries() {
     b.wait_for_line(READY, "ready");
     i.wait_for_line(READY, "ready");
     let (_, doc) = ps_json(&[b.pid(), i.pid()]);
-    let busy_tab = object(process(&doc, b.pid()), "libtab.so");
+    let busy_tab = ps_object(ps_process(&doc, b.pid()), "libtab.so");
     assert_eq!(busy_tab["executed"], "yes", "{busy_tab:#}");
     for pid in [b.pid(), i.pid()] {
-        let ctor = object(process(&doc, pid), "libctor.so");
+        let ctor = ps_object(ps_process(&doc, pid), "libctor.so");
         assert_ne!(
             ctor["executed"], "yes",
             "constructor reads are load time: {ctor:#}"
         );
     }
-    let idle_tab = object(process(&doc, i.pid()), "libtab.so");
+    let idle_tab = ps_object(ps_process(&doc, i.pid()), "libtab.so");
     assert_ne!(idle_tab["executed"], "yes", "{idle_tab:#}");
 }
 
